@@ -1,0 +1,74 @@
+"""The ``lsid`` command.
+
+    lsid run   --aoi data/aoi/<name>.yaml [--profile smoke|cpu|paper] [--only STAGE ...] [--from STAGE] [--no-book]
+    lsid synth --aoi data/aoi/<name>.yaml [--profile ...] [--force]
+    lsid check --aoi data/aoi/<name>.yaml [--profile ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from lsid.config import PROFILES
+from lsid.errors import LsidError
+
+
+def _common(p: argparse.ArgumentParser):
+    p.add_argument("--aoi", required=True, help="area-of-interest YAML file (e.g. data/aoi/ahai-synthetic.yaml)")
+    p.add_argument("--profile", default="cpu", help=f"run size: {', '.join(PROFILES)} (default cpu)")
+    p.add_argument("--run-root", default="runs", help="parent folder of the run folders (default runs/)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="lsid", description="Landslide identification from InSAR deformation.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="execute the study's notebooks with papermill and build the book")
+    _common(p)
+    p.add_argument("--only", nargs="+", metavar="STAGE", help="run only these stages")
+    p.add_argument("--from", dest="start", metavar="STAGE", help="run from this stage on")
+    p.add_argument("--no-book", action="store_true", help="do not build the HTML book")
+
+    p = sub.add_parser("synth", help="generate the synthetic area (stacks and truth) only")
+    _common(p)
+    p.add_argument("--force", action="store_true", help="regenerate even when up to date")
+
+    p = sub.add_parser("check", help="validate an area-of-interest file and print its parameters")
+    _common(p)
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        if args.command == "run":
+            from lsid.pipeline import run
+
+            run_dir = run(args.aoi, args.profile, args.run_root, only=args.only, start=args.start,
+                          book=not args.no_book)
+            print(f"[lsid] outputs in {run_dir}")
+        elif args.command == "synth":
+            from lsid.config import load_aoi
+            from lsid.synth import generate
+
+            cfg = load_aoi(args.aoi, args.profile)
+            paths = generate(cfg, cfg.run_dir(args.run_root), force=args.force)
+            for k, v in paths.items():
+                print(f"{k:20s} {v}")
+        elif args.command == "check":
+            import yaml
+
+            from lsid.config import load_aoi
+
+            cfg = load_aoi(args.aoi, args.profile)
+            print(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+    except LsidError as exc:
+        print(f"lsid: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

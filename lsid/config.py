@@ -1,0 +1,344 @@
+"""Area-of-interest (AOI) parameter files and run profiles.
+
+An AOI file (``data/aoi/<name>.yaml``) holds every parameter of a study area. Three built-in
+profiles scale a run: ``smoke`` (tests, seconds), ``cpu`` (the default book on a 2-core laptop,
+minutes) and ``paper`` (the paper's sizes, for a GPU machine). Parameters merge in this order, later
+winning: the defaults below < the AOI file's top level < the built-in profile < the AOI file's
+``profiles: {<profile>: ...}`` section.
+
+Validation is done by pydantic (unknown keys are refused, every number has an allowed range); a bad
+file raises :class:`lsid.errors.ConfigError` naming the file, the key, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from lsid import constants
+from lsid.errors import ConfigError
+
+PROFILES = ("smoke", "cpu", "paper")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class GridConfig(_Strict):
+    """Map grid of the scene: a north-up raster in a projected CRS (metres)."""
+
+    crs: str = Field("EPSG:32647", description="projected CRS of the scene (UTM 47N for Ahai)")
+    center_lon: float = Field(100.39, ge=-180, le=180, description="scene centre longitude, deg")
+    center_lat: float = Field(27.56, ge=-80, le=84, description="scene centre latitude, deg")
+    shape: tuple[int, int] = Field((1536, 1024), description="(rows, columns), pixels")
+    pixel_size_m: float = Field(28.0, ge=1.0, le=1000.0, description="pixel size, m")
+
+    @field_validator("shape")
+    @classmethod
+    def _shape_range(cls, v):
+        if not all(32 <= n <= 20000 for n in v):
+            raise ValueError(f"each of (rows, columns) must be within 32..20000, got {list(v)}")
+        return v
+
+
+class TerrainConfig(_Strict):
+    """A deep V-shaped river valley with tributary gullies, a reservoir behind a dam and terraces."""
+
+    river_bed_south_m: float = Field(1380.0, ge=0, le=6000, description="river bed elevation at the southern edge, m")
+    river_gradient_m_per_km: float = Field(1.2, ge=0, le=50, description="river bed rise per km northwards, m/km")
+    relief_m: float = Field(2500.0, ge=200, le=5000, description="height of the plateau above the river, m")
+    bank_slope_deg: float = Field(30.0, ge=5, le=60, description="steepness of the valley sides near the river, deg")
+    meander_amplitude: float = Field(0.10, ge=0, le=0.3, description="river meander amplitude, share of the scene width")
+    n_gullies: int = Field(12, ge=0, le=200, description="tributary gullies cut into the banks")
+    roughness_m: float = Field(180.0, ge=0, le=500, description="standard deviation of the fractal roughness, m")
+    roughness_beta: float = Field(3.2, ge=2.0, le=4.5, description="spectral exponent of the roughness")
+    reservoir_level_m: float = Field(1504.0, ge=0, le=6000, description="reservoir water level, m (Ahai: 1504 m)")
+    dam_position: float = Field(0.80, ge=0.05, le=0.95, description="dam position along the river, share of the scene height from north")
+    n_terraces: int = Field(8, ge=0, le=100, description="flat terraces on the reservoir banks")
+    dem_error_std_m: float = Field(6.0, ge=0, le=100, description="standard deviation of the DEM error, m (enters the phase through bperp)")
+
+
+class LandslidesConfig(_Strict):
+    """Landslide bodies: where, how large, how fast, how they vary in time."""
+
+    count: int = Field(40, ge=0, le=2000, description="number of landslides (including giant ancient bodies)")
+    min_slope_deg: float = Field(15.0, ge=0, le=60, description="landslides sit on slopes steeper than this, deg")
+    min_length_m: float = Field(100.0, ge=10, le=20000, description="smallest downslope length, m")
+    max_length_m: float = Field(3000.0, ge=10, le=20000, description="largest downslope length, m")
+    min_velocity_mm_yr: float = Field(5.0, ge=0, le=2000, description="slowest mean downslope velocity, mm/yr")
+    max_velocity_mm_yr: float = Field(100.0, ge=0, le=2000, description="fastest mean downslope velocity, mm/yr")
+    n_giant: int = Field(2, ge=0, le=10, description="giant ancient bodies with a faster reactivated part (like H3)")
+    accelerating_fraction: float = Field(0.2, ge=0, le=1, description="share of landslides whose rate grows in time")
+    max_seasonal_amplitude: float = Field(0.8, ge=0, le=1, description="largest wet-season rate modulation (share of the mean rate)")
+
+    @model_validator(mode="after")
+    def _ranges(self):
+        if self.min_length_m > self.max_length_m:
+            raise ValueError(f"min_length_m ({self.min_length_m}) must not exceed max_length_m ({self.max_length_m})")
+        if self.min_velocity_mm_yr > self.max_velocity_mm_yr:
+            raise ValueError(
+                f"min_velocity_mm_yr ({self.min_velocity_mm_yr}) must not exceed max_velocity_mm_yr ({self.max_velocity_mm_yr})"
+            )
+        if self.n_giant > self.count:
+            raise ValueError(f"n_giant ({self.n_giant}) must not exceed count ({self.count})")
+        return self
+
+
+class DistractorsConfig(_Strict):
+    """Deformation that is not a landslide, so that a detector must learn more than large |v|."""
+
+    n_subsiding_terraces: int = Field(4, ge=0, le=100, description="terraces that compact after impoundment")
+    terrace_subsidence_mm_yr: float = Field(30.0, ge=0, le=500, description="peak terrace subsidence, mm/yr (vertical)")
+    n_settlements: int = Field(3, ge=0, le=100, description="subsiding villages on terraces")
+    settlement_subsidence_mm_yr: float = Field(15.0, ge=0, le=500, description="peak settlement subsidence, mm/yr")
+    n_excavations: int = Field(1, ge=0, le=20, description="excavations (quarry or road cut) that start during the series")
+    excavation_rate_mm_yr: float = Field(120.0, ge=0, le=2000, description="lowering rate of an excavation, mm/yr")
+    dam_settlement_mm_yr: float = Field(15.0, ge=0, le=500, description="settlement of the dam and its abutments, mm/yr (0: off)")
+    dam_seasonal_mm: float = Field(6.0, ge=0, le=200, description="amplitude of the dam's seasonal motion with the reservoir level, mm")
+
+
+class AtmosphereConfig(_Strict):
+    """Per-acquisition atmospheric delay: turbulence, stratification with elevation, orbital ramp."""
+
+    turbulence_std_mm: float = Field(7.0, ge=0, le=200, description="standard deviation of turbulent delay per date, mm")
+    turbulence_beta: float = Field(8.0 / 3.0, ge=1.0, le=4.5, description="spectral exponent of the turbulent screen")
+    turbulence_outer_scale_km: float = Field(30.0, ge=1, le=1000, description="scale above which turbulence saturates, km")
+    wet_season_factor: float = Field(1.6, ge=1, le=5, description="turbulence is this many times stronger in May-October")
+    stratified_seasonal_mm_per_km: float = Field(12.0, ge=0, le=200, description="seasonal amplitude of the elevation-correlated delay, mm per km of height")
+    stratified_random_mm_per_km: float = Field(6.0, ge=0, le=200, description="date-to-date random part of the elevation-correlated delay, mm/km")
+    ramp_std_mm: float = Field(6.0, ge=0, le=200, description="residual orbital ramp across the scene, mm (standard deviation)")
+    model_pixel_m: float = Field(120.0, ge=10, le=2000, description="turbulence is drawn on this coarser grid then interpolated, m")
+
+
+class CoherenceConfig(_Strict):
+    """Interferometric coherence and the phase noise it implies."""
+
+    looks: int = Field(20, ge=1, le=1000, description="effective number of looks (multilooking) for the phase noise")
+    bare_gamma0: float = Field(0.92, ge=0, le=1, description="short-baseline coherence of bare ground and rock")
+    bare_gamma_inf: float = Field(0.45, ge=0, le=1, description="long-baseline coherence of bare ground")
+    bare_tau_days: float = Field(400.0, ge=1, le=100000, description="decorrelation time of bare ground, days")
+    vegetation_gamma0: float = Field(0.75, ge=0, le=1, description="short-baseline coherence of dense vegetation")
+    vegetation_gamma_inf: float = Field(0.05, ge=0, le=1, description="long-baseline coherence of dense vegetation")
+    vegetation_tau_days: float = Field(24.0, ge=1, le=100000, description="decorrelation time of dense vegetation, days")
+    snow_line_m: float = Field(3500.0, ge=0, le=9000, description="above this, winter (Dec-Mar) acquisitions decorrelate")
+    estimation_noise: float = Field(0.05, ge=0, le=0.5, description="noise of the coherence estimate")
+    nan_threshold: float = Field(0.2, ge=0, le=1, description="phase is NaN (not unwrapped) where coherence is below this")
+    unwrapping_error_fraction: float = Field(0.12, ge=0, le=1, description="share of pairs with 2-pi unwrapping-error patches")
+
+
+class OrbitConfig(_Strict):
+    """One Sentinel-1 track: acquisitions, geometry and the small-baseline network."""
+
+    n_dates: int = Field(..., ge=3, le=2000, description="number of acquisitions")
+    incidence_deg: float = Field(..., ge=15, le=60, description="incidence angle at scene centre, deg")
+    heading_deg: float = Field(..., ge=-180, le=180, description="satellite heading, deg clockwise from north")
+    repeat_days: int = Field(12, ge=1, le=96, description="repeat cycle of the acquisitions that can be chosen from, days")
+    n_neighbours: int = Field(3, ge=1, le=50, description="each date pairs with the next n dates (small-baseline network)")
+    max_bperp_m: float = Field(300.0, ge=1, le=5000, description="pairs with a larger perpendicular baseline are not formed, m")
+    bperp_std_m: float = Field(50.0, ge=0, le=1000, description="standard deviation of per-date perpendicular baselines, m")
+
+
+class AcquisitionsConfig(_Strict):
+    """Acquisition period, radar and both tracks."""
+
+    start: dt.date = Field(dt.date(2019, 1, 1), description="first possible acquisition date")
+    end: dt.date = Field(dt.date(2021, 12, 31), description="last possible acquisition date")
+    wavelength_m: float = Field(constants.SENTINEL1_WAVELENGTH_M, gt=0.001, lt=1.0, description="radar wavelength, m")
+    slant_range_m: float = Field(constants.SENTINEL1_SLANT_RANGE_M, ge=1e5, le=5e6, description="sensor-to-ground range, m")
+    incidence_span_deg: float = Field(1.5, ge=0, le=20, description="incidence change across the scene width, deg")
+    ascending: OrbitConfig = OrbitConfig(
+        n_dates=30, repeat_days=12, n_neighbours=3, **constants.SENTINEL1_ORBITS["ascending"]
+    )
+    descending: OrbitConfig = OrbitConfig(
+        n_dates=45, repeat_days=12, n_neighbours=3, **constants.SENTINEL1_ORBITS["descending"]
+    )
+
+    @model_validator(mode="after")
+    def _period(self):
+        if self.end <= self.start:
+            raise ValueError(f"end ({self.end}) must be after start ({self.start})")
+        for orbit in ("ascending", "descending"):
+            o = getattr(self, orbit)
+            available = (self.end - self.start).days // o.repeat_days + 1
+            if o.n_dates > available:
+                raise ValueError(
+                    f"{orbit}.n_dates={o.n_dates} exceeds the {available} acquisitions a {o.repeat_days}-day "
+                    f"repeat allows between {self.start} and {self.end}: lower n_dates or repeat_days"
+                )
+        return self
+
+
+class SynthConfig(_Strict):
+    """Everything the synthetic generator (:mod:`lsid.synth`) needs besides the seed."""
+
+    grid: GridConfig = GridConfig()
+    terrain: TerrainConfig = TerrainConfig()
+    landslides: LandslidesConfig = LandslidesConfig()
+    distractors: DistractorsConfig = DistractorsConfig()
+    atmosphere: AtmosphereConfig = AtmosphereConfig()
+    coherence: CoherenceConfig = CoherenceConfig()
+    acquisitions: AcquisitionsConfig = AcquisitionsConfig()
+
+
+class AOIConfig(_Strict):
+    """A validated area of interest at one profile."""
+
+    name: str = Field(..., description="short name; the run folder is runs/<name>/<profile>")
+    title: str = Field("", description="title shown in the book")
+    synthetic: bool = Field(True, description="the area is made by lsid.synth (labelled 'synthetic' everywhere)")
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="seed of every random choice")
+    profile: Literal["smoke", "cpu", "paper"] = "cpu"
+    synth: SynthConfig = SynthConfig()
+
+    @field_validator("name")
+    @classmethod
+    def _slug(cls, v):
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", v):
+            raise ValueError(f"name must be lower-case letters, digits, '-' or '_' (it names a folder), got {v!r}")
+        return v
+
+    def run_dir(self, root: str | Path = "runs") -> Path:
+        """The folder of this AOI's run at its profile: ``<root>/<name>/<profile>``."""
+        return Path(root) / self.name / self.profile
+
+    def to_dict(self) -> dict:
+        """Plain, JSON-serialisable parameters (dates as ISO strings)."""
+        return json.loads(self.model_dump_json())
+
+    def digest(self, section: str | None = None) -> str:
+        """SHA-256 of the parameters (or of one top-level section), to tell whether a stage must rerun."""
+        data = self.to_dict() if section is None else self.to_dict()[section]
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+#: Built-in profiles: only sizes change between them.
+PROFILE_OVERRIDES: dict[str, dict[str, Any]] = {
+    "smoke": {
+        "synth": {
+            "grid": {"shape": [128, 112], "pixel_size_m": 120.0},
+            "landslides": {"count": 8, "n_giant": 1, "min_length_m": 400.0},
+            "terrain": {"n_gullies": 4, "n_terraces": 3},
+            "distractors": {"n_subsiding_terraces": 2, "n_settlements": 1},
+            "acquisitions": {
+                "ascending": {"n_dates": 14, "repeat_days": 24, "n_neighbours": 3},
+                "descending": {"n_dates": 18, "repeat_days": 24, "n_neighbours": 3},
+            },
+        }
+    },
+    "cpu": {
+        "synth": {
+            "grid": {"shape": [1536, 1024], "pixel_size_m": 28.0},
+            "acquisitions": {
+                "ascending": {"n_dates": 30, "repeat_days": 12, "n_neighbours": 3},
+                "descending": {"n_dates": 45, "repeat_days": 12, "n_neighbours": 3},
+            },
+        }
+    },
+    "paper": {
+        # Dong et al. (2026): 2285 x 3565 px scene, 88 ascending and 160 descending images
+        # (Sentinel-1A and -1B: 6-day repeat for the descending track).
+        "synth": {
+            "grid": {"shape": [3565, 2285], "pixel_size_m": 12.0},
+            "acquisitions": {
+                "ascending": {"n_dates": 88, "repeat_days": 12, "n_neighbours": 3},
+                "descending": {"n_dates": 160, "repeat_days": 6, "n_neighbours": 2},
+            },
+        }
+    },
+}
+
+
+def deep_merge(base: dict, override: dict) -> dict:
+    """A new dict: ``base`` updated recursively by ``override`` (dicts merge, other values replace)."""
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:
+    """Field names allowed at ``loc`` (a pydantic error location) in ``model``."""
+    current: Any = model
+    for part in loc[:-1]:
+        field = current.model_fields.get(part) if isinstance(part, str) else None
+        if field is None or not (isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)):
+            return []
+        current = field.annotation
+    return sorted(current.model_fields)
+
+
+def _describe(model: type[BaseModel], error: dict) -> str:
+    loc = tuple(error["loc"])
+    key = ".".join(str(p) for p in loc) or "(top level)"
+    if error["type"] == "extra_forbidden":
+        allowed = ", ".join(k for k in _allowed_keys(model, loc) if k != "profile")
+        return f"unknown key '{key}'; allowed keys here: {allowed}"
+    msg = error["msg"].removeprefix("Value error, ")
+    if loc:
+        return f"key '{key}' = {error.get('input')!r}: {msg}"
+    return msg
+
+
+def validate(data: dict, source: str = "<parameters>") -> AOIConfig:
+    """Validate a parameter dict into an :class:`AOIConfig`, or raise :class:`ConfigError`."""
+    try:
+        return AOIConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = "\n  ".join(_describe(AOIConfig, e) for e in exc.errors())
+        raise ConfigError(
+            f"{source}: invalid area-of-interest parameters:\n  {problems}\n"
+            f"Fix the file (see data/aoi/ahai-synthetic.yaml and lsid/config.py for every key, "
+            f"its unit and its allowed range)."
+        ) from None
+
+
+def load_aoi(path: str | Path, profile: str = "cpu", overrides: dict | None = None) -> AOIConfig:
+    """Read and validate an AOI YAML file at a profile.
+
+    Parameters
+    ----------
+    path : the AOI file (``data/aoi/<name>.yaml``).
+    profile : ``smoke``, ``cpu`` or ``paper``.
+    overrides : extra parameters merged last (nested dict), e.g. from a notebook.
+
+    Raises
+    ------
+    ConfigError : the file is missing or not YAML, a key is unknown, a value is out of range, or the
+        profile is unknown.
+    """
+    path = Path(path)
+    if profile not in PROFILES:
+        raise ConfigError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
+    if not path.is_file():
+        raise ConfigError(f"{path}: area-of-interest file not found; pass an existing data/aoi/<name>.yaml")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc}); fix the syntax") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys at the top level, got {type(raw).__name__}")
+    if "profile" in raw:
+        raise ConfigError(f"{path}: 'profile' is chosen when running (--profile), not in the file; remove it")
+    file_profiles = raw.pop("profiles", None) or {}
+    if not isinstance(file_profiles, dict) or set(file_profiles) - set(PROFILES):
+        bad = sorted(set(file_profiles) - set(PROFILES)) if isinstance(file_profiles, dict) else file_profiles
+        raise ConfigError(f"{path}: unknown profile(s) {bad} under 'profiles'; allowed: {', '.join(PROFILES)}")
+    defaults = {"synth": SynthConfig().model_dump(mode="json")}
+    merged = deep_merge(defaults, raw)
+    merged = deep_merge(merged, PROFILE_OVERRIDES[profile])
+    merged = deep_merge(merged, file_profiles.get(profile) or {})
+    merged = deep_merge(merged, overrides or {})
+    merged["profile"] = profile
+    return validate(merged, source=str(path))

@@ -1,0 +1,20 @@
+"""Exceptions lsid raises for bad input. Every message names the file or key, the problem and the fix."""
+
+from __future__ import annotations
+
+
+class LsidError(Exception):
+    """Base class of all lsid errors."""
+
+
+class ConfigError(LsidError, ValueError):
+    """An area-of-interest (AOI) file or a parameter is invalid (unknown key, out-of-range value,
+    unknown profile)."""
+
+
+class OutputError(LsidError, OSError):
+    """An output location cannot be written (missing permission, not a folder, disk full)."""
+
+
+class InputDataError(LsidError, ValueError):
+    """An input data file is missing, corrupt or does not follow the expected contract."""

@@ -1,0 +1,186 @@
+"""Run the study: execute the notebooks with papermill (from their jupytext sources), then build the
+Jupyter Book of the run.
+
+Each run goes to ``<run_root>/<aoi name>/<profile>/``: ``notebooks/`` (the executed notebooks),
+``book/_build/html`` (the rendered book) and the data products the notebooks write. The book is built
+from a staged copy of the book sources (``book_src/``), so runs of different areas never overwrite one
+another.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from lsid.config import load_aoi
+from lsid.errors import ConfigError, LsidError
+from lsid.io.atomic import atomic_path, ensure_writable_dir
+
+log = logging.getLogger(__name__)
+
+#: Project root (holds _config.yml, _toc.yml, book/, notebooks/).
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One notebook of the study."""
+
+    name: str
+    notebook: str  # jupytext source, relative to the project root
+
+
+#: The study's stages, in order. Later issues append to this list.
+STAGES: tuple[Stage, ...] = (Stage("study_area", "notebooks/00_study_area.py"),)
+
+
+class NotebookError(LsidError, RuntimeError):
+    """A notebook failed while executing."""
+
+
+def _select(only: list[str] | None, start: str | None) -> list[Stage]:
+    names = [s.name for s in STAGES]
+    for n in (only or []) + ([start] if start else []):
+        if n not in names:
+            raise ConfigError(f"unknown stage {n!r}: choose from {', '.join(names)}")
+    stages = list(STAGES)
+    if start:
+        stages = stages[names.index(start):]
+    if only:
+        stages = [s for s in stages if s.name in only]
+    return stages
+
+
+@contextlib.contextmanager
+def _kernel_environment():
+    """Environment of the kernel papermill starts (it inherits ours): this Python first on PATH (the
+    one with lsid installed, whatever PATH says) and inline figures (a headless MPLBACKEND=Agg would
+    leave the book without figures). Restored afterwards."""
+    saved = {k: os.environ.get(k) for k in ("PATH", "MPLBACKEND")}
+    os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def execute_notebook(stage: Stage, parameters: dict, out_dir: Path, kernel_name: str = "python3") -> Path:
+    """Execute one stage's jupytext notebook with papermill; returns the executed ``.ipynb``.
+
+    The executed notebook is written atomically; on failure it is kept beside, as
+    ``<name>.failed.ipynb``, to show the failing cell, and :class:`NotebookError` is raised.
+    """
+    import jupytext
+    import papermill
+
+    src = ROOT / stage.notebook
+    nb = jupytext.read(src)
+    target = out_dir / f"{src.stem}.ipynb"
+    failed = out_dir / f"{src.stem}.failed.ipynb"
+    failed.unlink(missing_ok=True)
+    with _kernel_environment(), atomic_path(target) as tmp:
+        tmp_ipynb = tmp.with_name(tmp.name + ".ipynb")
+        try:
+            papermill.execute_notebook(
+                nb, str(tmp_ipynb), parameters=parameters, kernel_name=kernel_name, language="python",
+                cwd=str(ROOT), progress_bar=False,
+            )
+        except papermill.PapermillExecutionError as exc:
+            if tmp_ipynb.exists():
+                shutil.move(tmp_ipynb, failed)
+            raise NotebookError(
+                f"notebook {stage.notebook} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}\n"
+                f"The executed notebook with the error is {failed}."
+            ) from None
+        finally:
+            if tmp_ipynb.exists():
+                tmp_ipynb.replace(tmp)
+    return target
+
+
+def stage_book_sources(run_dir: Path, title: str) -> Path:
+    """Copy the book sources (config, table of contents, chapters) and this run's executed
+    notebooks into ``<run_dir>/book_src``; returns that folder."""
+    src = run_dir / "book_src"
+    if src.exists():
+        shutil.rmtree(src)
+    (src / "book" / "_executed").mkdir(parents=True)
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    config["title"] = title
+    (src / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    shutil.copy2(ROOT / "_toc.yml", src / "_toc.yml")
+    for f in (ROOT / "book").iterdir():
+        if f.name.startswith("_") or f.name.startswith("."):
+            continue
+        (shutil.copytree if f.is_dir() else shutil.copy2)(f, src / "book" / f.name)
+    for nb in sorted((run_dir / "notebooks").glob("*.ipynb")):
+        if not nb.name.endswith(".failed.ipynb"):
+            shutil.copy2(nb, src / "book" / "_executed" / nb.name)
+    return src
+
+
+def build_book(src: Path, out: Path) -> Path:
+    """Build the HTML book from ``src`` into ``out``; returns the folder of ``index.html``."""
+    exe = Path(sys.executable).parent / "jupyter-book"
+    cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(src), "--path-output", str(out)]
+    log.info("building the book: %s", " ".join(cmd))
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    html = out / "_build" / "html"
+    if proc.returncode != 0 or not (html / "index.html").exists():
+        raise LsidError(f"jupyter-book build failed (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return html
+
+
+def run(aoi: str | Path, profile: str = "cpu", run_root: str | Path = "runs", only: list[str] | None = None,
+        start: str | None = None, book: bool = True, kernel_name: str = "python3") -> Path:
+    """Run the study for an area of interest at a profile; returns the run folder.
+
+    Parameters
+    ----------
+    aoi : area-of-interest YAML file.
+    profile : ``smoke``, ``cpu`` or ``paper``.
+    run_root : parent of the run folders.
+    only : run only these stages (names in :data:`STAGES`).
+    start : run from this stage on.
+    book : build the HTML book afterwards.
+    """
+    aoi = Path(aoi).resolve()
+    cfg = load_aoi(aoi, profile)  # fail on bad parameters before doing anything
+    stages = _select(only, start)
+    run_root = Path(run_root).resolve()
+    run_dir = cfg.run_dir(run_root)
+    nb_dir = ensure_writable_dir(run_dir / "notebooks")
+    params = {"aoi": str(aoi), "profile": profile, "run_root": str(run_root)}
+    if cfg.synthetic and any(s.name == "study_area" for s in stages):
+        from lsid.synth import generate
+
+        t0 = time.perf_counter()
+        print(f"[lsid] synthetic area {cfg.name} ({profile}): generating stacks and truth ...", flush=True)
+        generate(cfg, run_dir)  # progress bars on the console; the notebook then finds it done
+        print(f"[lsid] synthetic area ready in {time.perf_counter() - t0:.0f} s", flush=True)
+    for i, stage in enumerate(stages, 1):
+        t0 = time.perf_counter()
+        print(f"[lsid] {i}/{len(stages)} {stage.name}: executing {stage.notebook} ...", flush=True)
+        execute_notebook(stage, params, nb_dir, kernel_name=kernel_name)
+        print(f"[lsid] {i}/{len(stages)} {stage.name}: done in {time.perf_counter() - t0:.0f} s", flush=True)
+    if book:
+        t0 = time.perf_counter()
+        print("[lsid] building the book ...", flush=True)
+        title = f"lsid — {cfg.title or cfg.name} ({profile} profile)"
+        html = build_book(stage_book_sources(run_dir, title), run_dir / "book")
+        print(f"[lsid] book: {html / 'index.html'} ({time.perf_counter() - t0:.0f} s)", flush=True)
+    return run_dir

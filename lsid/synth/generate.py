@@ -1,0 +1,130 @@
+"""Write a synthetic area of interest to disk: Stacks per track plus every truth file.
+
+Layout under the run folder (``runs/<aoi>/<profile>/``)::
+
+    stacks/ascending.nc, stacks/descending.nc   Stack contract (DESIGN.md), NetCDF-4/CF
+    truth/terrain.nc                            true DEM, slope, aspect, vegetation, water, DEM error, labels
+    truth/ascending.nc, truth/descending.nc     true LOS velocity (mm/yr) and displacement series (mm)
+    truth/landslides.geojson                    landslide polygons with 3-D velocity and per-track LOS
+    truth/distractors.geojson                   non-landslide deformation (subsidence, excavation, dam)
+    truth/features.geojson                      river, reservoir, dam, terraces, gullies
+    truth/unwrapping_errors.csv                 the 2-pi patches put into pairs
+    synth/manifest.json                         parameters digest and file list (written last)
+
+A folder whose manifest matches the parameters is complete and is not generated again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+import dask
+import pandas as pd
+
+import lsid
+from lsid.config import AOIConfig
+from lsid.io.atomic import atomic_path, ensure_writable_dir, write_text
+from lsid.io.netcdf import write_netcdf
+from lsid.synth.interferograms import OrbitSimulator
+from lsid.synth.products import features_frame, sources_frame, stack_dataset, terrain_dataset, truth_dataset
+from lsid.synth.scene import Scene
+
+log = logging.getLogger(__name__)
+
+ORBITS = ("ascending", "descending")
+
+
+def output_paths(run_dir: str | Path) -> dict[str, Path]:
+    """Paths of every file :func:`generate` writes."""
+    d = Path(run_dir)
+    paths = {f"stack_{o}": d / "stacks" / f"{o}.nc" for o in ORBITS}
+    paths.update({f"truth_{o}": d / "truth" / f"{o}.nc" for o in ORBITS})
+    paths.update({
+        "terrain": d / "truth" / "terrain.nc",
+        "landslides": d / "truth" / "landslides.geojson",
+        "distractors": d / "truth" / "distractors.geojson",
+        "features": d / "truth" / "features.geojson",
+        "unwrapping_errors": d / "truth" / "unwrapping_errors.csv",
+        "manifest": d / "synth" / "manifest.json",
+    })
+    return paths
+
+
+def _digest(aoi: AOIConfig) -> str:
+    import hashlib
+
+    data = {"seed": aoi.seed, "synth": aoi.to_dict()["synth"], "generator": lsid.__version__}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def is_complete(aoi: AOIConfig, run_dir: str | Path) -> bool:
+    """True when ``run_dir`` holds a finished generation of exactly these parameters."""
+    paths = output_paths(run_dir)
+    try:
+        manifest = json.loads(paths["manifest"].read_text())
+    except (OSError, ValueError):
+        return False
+    return manifest.get("digest") == _digest(aoi) and all(p.exists() for p in paths.values())
+
+
+def _write_gdf(gdf, target: Path):
+    with atomic_path(target) as tmp:
+        gdf.to_file(tmp, driver="GeoJSON")
+
+
+def generate(aoi: AOIConfig, run_dir: str | Path | None = None, force: bool = False, n_threads: int = 2,
+             progress: bool = True) -> dict[str, Path]:
+    """Generate the synthetic area ``aoi`` into ``run_dir`` (default ``runs/<name>/<profile>``).
+
+    Skips the work when a complete generation with the same parameters is already there (unless
+    ``force``). Every file is written atomically and the manifest last, so an interrupted run leaves
+    no half-written NetCDF and is redone in full next time.
+
+    Returns the dict of written paths (see :func:`output_paths`).
+    """
+    run_dir = Path(run_dir) if run_dir is not None else aoi.run_dir()
+    paths = output_paths(run_dir)
+    if not force and is_complete(aoi, run_dir):
+        log.info("%s: synthetic data up to date, not regenerated", run_dir)
+        return paths
+    for sub in ("stacks", "truth", "synth"):
+        ensure_writable_dir(run_dir / sub)
+    paths["manifest"].unlink(missing_ok=True)
+    t0 = time.perf_counter()
+    scene = Scene.build(aoi)
+    sims = {o: OrbitSimulator(scene, o, n_threads=n_threads) for o in ORBITS}
+    with dask.config.set(scheduler="synchronous"):
+        write_netcdf(terrain_dataset(scene), paths["terrain"])
+        _write_gdf(sources_frame(scene, sims, landslides=True), paths["landslides"])
+        _write_gdf(sources_frame(scene, sims, landslides=False), paths["distractors"])
+        _write_gdf(features_frame(scene), paths["features"])
+        errors = []
+        for o, sim in sims.items():
+            for k in range(len(sim.pairs)):
+                for p in sim.unwrapping_errors(k):
+                    errors.append(dict(orbit=o, pair=k, reference_date=str(sim.reference_dates[k]),
+                                       secondary_date=str(sim.secondary_dates[k]), **p))
+        with atomic_path(paths["unwrapping_errors"]) as tmp:
+            pd.DataFrame(errors, columns=["orbit", "pair", "reference_date", "secondary_date", "x", "y", "a", "b",
+                                          "angle", "cycles"]).to_csv(tmp, index=False)
+        for o, sim in sims.items():
+            write_netcdf(truth_dataset(sim), paths[f"truth_{o}"])
+            write_netcdf(stack_dataset(sim), paths[f"stack_{o}"], progress=progress,
+                         desc=f"{aoi.name} {o}: {len(sim.pairs)} interferograms")
+    manifest = {
+        "digest": _digest(aoi),
+        "aoi": aoi.name,
+        "profile": aoi.profile,
+        "seed": aoi.seed,
+        "lsid_version": lsid.__version__,
+        "parameters": aoi.to_dict(),
+        "files": {k: str(p.relative_to(run_dir)) for k, p in paths.items() if k != "manifest"},
+        "pairs": {o: int(len(s.pairs)) for o, s in sims.items()},
+        "dates": {o: int(s.dates.size) for o, s in sims.items()},
+    }
+    write_text(paths["manifest"], json.dumps(manifest, indent=2, sort_keys=True))
+    log.info("%s: generated in %.1f s", run_dir, time.perf_counter() - t0)
+    return paths

@@ -1,0 +1,34 @@
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+AOI = ROOT / "data" / "aoi" / "ahai-synthetic.yaml"
+REALDATA = ROOT.parent / "shared" / "realdata"
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(scope="session")
+def smoke_aoi():
+    from lsid.config import load_aoi
+
+    return load_aoi(AOI, "smoke")
+
+
+@pytest.fixture(scope="session")
+def smoke_scene(smoke_aoi):
+    from lsid.synth import Scene
+
+    return Scene.build(smoke_aoi)
+
+
+@pytest.fixture(scope="session")
+def smoke_run(smoke_aoi, tmp_path_factory):
+    """A generated smoke-profile area (both tracks and truth) in a temporary folder."""
+    from lsid.synth import generate
+
+    run_dir = tmp_path_factory.mktemp("smoke_run")
+    generate(smoke_aoi, run_dir, progress=False)
+    return run_dir

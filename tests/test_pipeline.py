@@ -1,0 +1,63 @@
+"""End to end: `lsid run` at the smoke profile executes the notebooks and builds the book."""
+
+import json
+import re
+
+import pytest
+
+from lsid.cli import main
+from tests.conftest import AOI, ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def test_smoke_run_builds_book(tmp_path, capsys):
+    assert main(["run", "--aoi", str(AOI), "--profile", "smoke", "--run-root", str(tmp_path)]) == 0
+    run_dir = tmp_path / "ahai-synthetic" / "smoke"
+    nb = json.loads((run_dir / "notebooks" / "00_study_area.ipynb").read_text())
+    assert nb["metadata"]["papermill"]["parameters"]["profile"] == "smoke"
+    errors = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors
+    html = run_dir / "book" / "_build" / "html"
+    page = (html / "book" / "_executed" / "00_study_area.html").read_text()
+    images = re.findall(r'<img[^>]+src="([^"]+)"', page)
+    assert len(images) >= 3
+    for src in images:
+        assert (html / "book" / "_executed" / src).resolve().is_file()
+    assert "synthetic" in page.lower() and "Table 1" in page
+    intro = (html / "book" / "intro.html").read_text()
+    assert "_static/mathjax" in intro and "cdn." not in intro  # offline MathJax
+    assert "[lsid] book:" in capsys.readouterr().out
+
+
+def test_bad_aoi_fails_before_running(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(AOI.read_text().replace("min_slope_deg: 15", "min_slope_deg: -1"))
+    assert main(["run", "--aoi", str(bad), "--profile", "smoke", "--run-root", str(tmp_path / "runs")]) == 2
+    err = capsys.readouterr().err
+    assert "synth.landslides.min_slope_deg" in err and "greater than or equal to 0" in err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_unknown_profile_and_stage(tmp_path, capsys):
+    assert main(["run", "--aoi", str(AOI), "--profile", "huge", "--run-root", str(tmp_path)]) == 2
+    assert "unknown profile 'huge'" in capsys.readouterr().err
+    assert main(["run", "--aoi", str(AOI), "--profile", "smoke", "--only", "nope", "--run-root", str(tmp_path)]) == 2
+    assert "unknown stage 'nope'" in capsys.readouterr().err
+
+
+def test_check_prints_parameters(capsys):
+    assert main(["check", "--aoi", str(AOI), "--profile", "paper"]) == 0
+    out = capsys.readouterr().out
+    assert "3565" in out and "name: ahai-synthetic" in out
+
+
+def test_notebooks_have_parameters_cell():
+    import jupytext
+
+    from lsid.pipeline import STAGES
+
+    for s in STAGES:
+        nb = jupytext.read(ROOT / s.notebook)
+        tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+        assert len(tagged) == 1, s.notebook
