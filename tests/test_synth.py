@@ -7,7 +7,6 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-import xarray as xr
 from scipy.stats import spearmanr
 
 from lsid.config import load_aoi
@@ -150,7 +149,7 @@ def test_wet_season_acceleration(smoke_scene):
 def test_los_projection_of_truth_matches_hand_computation(smoke_scene, smoke_run):
     """A landslide's LOS pattern in each orbit is dot(downslope vector, LOS vector)."""
     slides = gpd.read_file(smoke_run / "truth" / "landslides.geojson")
-    for orbit, (inc, head) in {"ascending": (42.5, -10.0), "descending": (39.9, -170.0)}.items():
+    for orbit, (_inc, head) in {"ascending": (42.5, -10.0), "descending": (39.9, -170.0)}.items():
         sim = OrbitSimulator(smoke_scene, orbit)
         for k, s in enumerate(smoke_scene.sources):
             if not s.is_landslide:
@@ -217,7 +216,6 @@ def test_phase_model_pieces_add_up(smoke_scene):
 def test_decorrelation_noise_matches_coherence(smoke_scene):
     """Phase noise spread follows the Cramer-Rao bound for the true coherence."""
     sim = OrbitSimulator(smoke_scene, "ascending", n_threads=1)
-    k = int(np.argmin(sim.secondary_dates - sim.reference_dates))
     ks = [k for k in range(len(sim.pairs)) if not sim.unwrapping_errors(k)]
     parts = sim.pair_components(ks[0])
     g = sim._true_coherence(ks[0], slice(0, smoke_scene.grid.shape[0]))

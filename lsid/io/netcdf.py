@@ -96,7 +96,7 @@ def write_netcdf(ds: xr.Dataset, target: str | Path, encoding: dict | None = Non
                     fill = e.get("_FillValue")
                     v = nc.createVariable(
                         name, np.dtype(e.get("dtype", var.dtype)), var.dims, zlib=e.get("zlib", False),
-                        complevel=e.get("complevel", 4), shuffle=e.get("shuffle", True),
+                        complevel=e.get("complevel", 4), shuffle=bool(e.get("zlib", False) and e.get("shuffle", True)),
                         chunksizes=e.get("chunksizes"), fill_value=fill,
                     )
                     attrs = dict(var.attrs)

@@ -12,7 +12,7 @@ from matplotlib.colors import LightSource, TwoSlopeNorm
 from matplotlib.patches import Patch
 
 from lsid.geometry import los_azimuth_deg
-from lsid.plots.style import SYNTHETIC_LABEL, VELOCITY_CMAP, add_scalebar, km_axes, stamp_synthetic
+from lsid.plots.style import VELOCITY_CMAP, add_scalebar, km_axes, stamp_synthetic
 
 #: Dong et al. (2026), Table 1, for the side-by-side table.
 PAPER_TABLE1 = pd.DataFrame(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
-from matplotlib.colors import LinearSegmentedColormap
 
 #: Diverging map for LOS velocity as in Dong et al. (2026), Fig. 8: blue = towards the satellite
 #: (positive), red = away (negative).
@@ -40,4 +39,4 @@ def add_scalebar(ax, extent, length_km: float | None = None):
     ax.text(xs + L / 2, ys + 0.015 * (y1 - y0), f"{length_km} km", ha="center", va="bottom", fontsize=8)
 
 
-__all__ = ["VELOCITY_CMAP", "SYNTHETIC_LABEL", "stamp_synthetic", "km_axes", "add_scalebar", "LinearSegmentedColormap"]
+__all__ = ["VELOCITY_CMAP", "SYNTHETIC_LABEL", "stamp_synthetic", "km_axes", "add_scalebar"]

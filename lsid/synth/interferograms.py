@@ -34,7 +34,7 @@ import pandas as pd
 import scipy.ndimage
 
 from lsid.constants import DAYS_PER_YEAR, MM_PER_M, WET_SEASON_MONTHS
-from lsid.geometry import layover_shadow, local_incidence_deg, los_unit_vector
+from lsid.geometry import layover_shadow, local_incidence_deg, los_azimuth_deg, los_unit_vector
 from lsid.synth.acquisitions import acquisition_dates, perpendicular_baselines, small_baseline_pairs
 from lsid.synth.fields import power_law_field
 from lsid.synth.scene import STREAMS, Scene, rng_for
@@ -108,8 +108,6 @@ class OrbitSimulator:
     @cached_property
     def azimuth(self) -> np.ndarray:
         """Azimuth (deg clockwise from north) of the ground-to-satellite direction, per pixel."""
-        from lsid.geometry import los_azimuth_deg
-
         return np.full(self.scene.grid.shape, los_azimuth_deg(self.ocfg.heading_deg), dtype=np.float32)
 
     @cached_property
@@ -154,6 +152,17 @@ class OrbitSimulator:
             out[s.rows, s.cols] += pattern * np.float32(s.history(t))
         return out
 
+    @cached_property
+    def _dem_anomaly_km(self) -> np.ndarray:
+        """Elevation above the scene's median, km (the lever of the stratified delay)."""
+        dem = self.scene.terrain.dem
+        return ((dem - np.median(dem)) / 1000.0).astype(np.float32)
+
+    @cached_property
+    def _dem_error_slant(self) -> np.ndarray:
+        """DEM error divided by sin(incidence), m."""
+        return (self.scene.terrain.dem_error / np.sin(np.deg2rad(self.incidence))).astype(np.float32)
+
     def atmosphere_mm(self, i: int) -> np.ndarray:
         """Atmospheric delay (mm, range increase) at date ``i``: turbulence + stratified + ramp."""
         g = self.scene.grid
@@ -165,23 +174,24 @@ class OrbitSimulator:
         turb_std = a.turbulence_std_mm * wet * float(np.exp(rng.normal(0.0, 0.3)))
         f = max(1, int(round(a.model_pixel_m / g.pixel_size_m)))
         coarse = power_law_field((ny // f + 2, nx // f + 2), a.turbulence_beta, rng, f * g.pixel_size_m,
-                                 outer_scale_m=a.turbulence_outer_scale_km * 1000.0, dtype=np.float64)
-        turb = scipy.ndimage.zoom(coarse, f, order=1, grid_mode=False)[:ny, :nx] if f > 1 else coarse[:ny, :nx]
+                                 outer_scale_m=a.turbulence_outer_scale_km * 1000.0, dtype=np.float32)
+        coarse *= np.float32(turb_std)
+        out = scipy.ndimage.zoom(coarse, f, order=1, grid_mode=False)[:ny, :nx] if f > 1 else coarse[:ny, :nx]
         doy = float(pd.Timestamp(self.dates[i]).day_of_year)
         k = a.stratified_seasonal_mm_per_km * np.cos(2 * np.pi * (doy - 200.0) / DAYS_PER_YEAR) + rng.normal(
             0.0, a.stratified_random_mm_per_km)
-        dem = self.scene.terrain.dem
-        strat = k * (dem - np.float32(np.median(dem))) / 1000.0
+        out += np.float32(k) * self._dem_anomaly_km
         ramp_e, ramp_n = rng.normal(0.0, a.ramp_std_mm, 2)
-        xs = (g.x - g.x.mean()) / max(np.ptp(g.x), 1.0)
-        ys = (g.y - g.y.mean()) / max(np.ptp(g.y), 1.0)
-        ramp = ramp_e * xs[None, :] + ramp_n * ys[:, None]
-        return (turb_std * turb + strat + ramp).astype(np.float32)
+        xs = ((g.x - g.x.mean()) / max(np.ptp(g.x), 1.0)).astype(np.float32)
+        ys = ((g.y - g.y.mean()) / max(np.ptp(g.y), 1.0)).astype(np.float32)
+        out += np.float32(ramp_e) * xs[None, :]
+        out += np.float32(ramp_n) * ys[:, None]
+        return np.ascontiguousarray(out, dtype=np.float32)
 
     def dem_error_phase(self, i: int) -> np.ndarray:
         """Phase (rad) of the DEM error at date ``i`` through its perpendicular baseline."""
         k = 4 * np.pi / self.acq.wavelength_m * float(self.bperp[i]) / self.acq.slant_range_m
-        return (k * self.scene.terrain.dem_error / np.sin(np.deg2rad(self.incidence))).astype(np.float32)
+        return np.float32(k) * self._dem_error_slant
 
     def screen(self, i: int) -> np.ndarray:
         """Phase (rad) of date ``i``: atmosphere, deformation and DEM error (cached)."""

@@ -54,8 +54,7 @@ def stack_dataset(sim: OrbitSimulator) -> xr.Dataset:
     scene = sim.scene
     ny, nx = scene.grid.shape
     n = len(sim.pairs)
-    # Explicit task names: dask orders tasks by name among equals, so fixed names give a fixed write
-    # order and the same bytes on every run.
+    # Readable, stable task names (the writer streams the pairs in order; see lsid.io.netcdf).
     tag = f"{scene.aoi.name}-{scene.aoi.profile}-{scene.aoi.seed}-{sim.orbit}"
     blocks = [dask.delayed(sim.pair, pure=False, traverse=False)(k, dask_key_name=f"pair-{tag}-{k:05d}")
               for k in range(n)]
@@ -155,6 +154,7 @@ def sources_frame(scene: Scene, sims: dict[str, OrbitSimulator], landslides: boo
     v_east/v_north/v_up (mm/yr), and per track: los_velocity_<orbit> (mm/yr, linear fit at the core),
     los_sensitivity_<orbit> (|dot(direction, LOS)|) and visible_<orbit> (|LOS velocity| >= floor).
     """
+    rates = {orbit: sim.source_los_rates() for orbit, sim in sims.items()}
     rows = []
     for i, s in enumerate(scene.sources):
         if s.is_landslide != landslides:
@@ -172,7 +172,7 @@ def sources_frame(scene: Scene, sims: dict[str, OrbitSimulator], landslides: boo
             cc = int(np.clip(round(float(cc)), 0, scene.grid.shape[1] - 1))
             le, ln, lu = (comp[r, cc] for comp in sim.los)
             sens = e * le + n * ln + u * lu
-            v_los = float(sens * sim.source_los_rates()[i])
+            v_los = float(sens * rates[orbit][i])
             rec[f"los_sensitivity_{orbit}"] = float(abs(sens))
             rec[f"los_velocity_{orbit}"] = v_los
             rec[f"visible_{orbit}"] = bool(abs(v_los) >= VISIBILITY_FLOOR_MM_YR)
