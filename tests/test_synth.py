@@ -223,6 +223,7 @@ def test_decorrelation_noise_matches_coherence(smoke_scene):
     sel = (g > 0.6) & (g < 0.8) & ~np.isnan(parts["total"])
     expected = np.sqrt((1 - g[sel] ** 2) / (2 * L * g[sel] ** 2))
     assert np.std(parts["noise_and_unwrapping"][sel]) == pytest.approx(np.sqrt(np.mean(expected**2)), rel=0.15)
+    assert np.median(parts["noise_and_unwrapping"][sel]) == pytest.approx(sim.phase_offset(ks[0]), abs=0.05)
 
 
 def test_unwrapping_errors_are_whole_cycles(smoke_run, smoke_scene):

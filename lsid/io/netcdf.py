@@ -20,8 +20,8 @@ from lsid.io.atomic import atomic_path
 
 log = logging.getLogger(__name__)
 
-#: Spatial chunk of NetCDF variables on disk (rows, columns).
-DISK_CHUNK = 512
+#: Spatial chunk of NetCDF variables on disk (rows, columns); the SBAS inversion reads blocks of this size.
+DISK_CHUNK = 256
 
 #: Coherence is stored packed in one byte (CF scale_factor), decoded to float32 in [0, 1].
 COHERENCE_ENCODING = {"dtype": "uint8", "scale_factor": np.float32(1 / 250), "add_offset": np.float32(0.0), "_FillValue": np.uint8(255)}
@@ -35,7 +35,7 @@ def _chunksizes(var: xr.DataArray) -> tuple[int, ...]:
 
 
 def default_encoding(ds: xr.Dataset, compress: bool = True) -> dict:
-    """NetCDF encoding for lsid datasets: float32 with NaN fill, 512-pixel tiles, zlib level 1 (the
+    """NetCDF encoding for lsid datasets: float32 with NaN fill, 256-pixel tiles, zlib level 1 (the
     fastest level; it still shrinks masked or mostly-zero layers several times), coherence packed
     into one byte."""
     enc = {}

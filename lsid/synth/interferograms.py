@@ -14,7 +14,10 @@ Phase model of a pair (reference date i, secondary date j), in radians, lsid's s
 - ``noise_ij``: decorrelation phase noise, Gaussian with the Cramer-Rao standard deviation
   ``sqrt((1 - g^2) / (2 L g^2))`` for coherence ``g`` and ``L`` looks (capped at the uniform
   distribution's pi / sqrt(3));
-- ``k_ij``: integer unwrapping errors in elliptical patches of some pairs.
+- ``k_ij``: integer unwrapping errors in elliptical patches of some pairs;
+- plus a constant per pair: an unwrapper refers each interferogram to its own arbitrary point, so
+  real products differ from the true phase difference by a constant (any multiple of 2 pi and a
+  fraction of a cycle); the SBAS stage must refer all pairs to one pixel first.
 
 Coherence: ``g = g_geometry * g_temporal(dt, vegetation) * g_snow * g_baseline``, the temporal part
 ``(g0 - g_inf) exp(-dt / tau) + g_inf`` with g0, g_inf, tau interpolated between bare ground and dense
@@ -42,7 +45,7 @@ from lsid.synth.scene import STREAMS, Scene, rng_for
 log = logging.getLogger(__name__)
 
 #: Sub-streams of an orbit's random numbers.
-_DATES, _BPERP, _ATMOS, _PAIR, _UNWRAP = 1, 2, 3, 4, 5
+_DATES, _BPERP, _ATMOS, _PAIR, _UNWRAP, _OFFSET = 1, 2, 3, 4, 5, 6
 #: Rows per strip in which a pair is computed (strips run on threads; their random streams are
 #: fixed per strip, so the result does not depend on the number of threads).
 STRIP_ROWS = 256
@@ -249,6 +252,11 @@ class OrbitSimulator:
                     g[sub] = np.where(s.weight[r0 - s.rows.start:r1 - s.rows.start] > 0, 0.05, g[sub])
         return g.astype(np.float32)
 
+    def phase_offset(self, k: int) -> float:
+        """The arbitrary constant (rad) the unwrapper left in pair ``k``."""
+        rng = self._rng(_OFFSET, k)
+        return float(rng.uniform(-np.pi, np.pi) + 2 * np.pi * rng.integers(-3, 4))
+
     def _strip(self, k: int, rows: slice, diff: np.ndarray, patches: list[dict]):
         rng = self._rng(_PAIR, k, rows.start)
         g = self._true_coherence(k, rows)
@@ -260,7 +268,7 @@ class OrbitSimulator:
         g_est = np.sqrt(g**2 + (1.0 - g**2) / L) + self.coh.estimation_noise * (1.0 - g) * rng.standard_normal(
             g.shape, dtype=np.float32)
         g_est = np.clip(g_est, 0.0, 1.0).astype(np.float32)
-        phase = diff[rows] + noise
+        phase = diff[rows] + noise + np.float32(self.phase_offset(k))
         if patches:
             gr = self.scene.grid
             X, Y = np.meshgrid(gr.x, gr.y[rows])
@@ -290,7 +298,8 @@ class OrbitSimulator:
 
     def pair_components(self, k: int) -> dict[str, np.ndarray]:
         """The parts of pair ``k``'s phase (rad), for figures: deformation, atmosphere, DEM error,
-        noise and unwrapping errors, and the total as written (NaN where masked)."""
+        noise with unwrapping errors and the unwrapper's constant, and the total as written (NaN
+        where masked)."""
         i, j = self.pairs[k]
         to_rad = np.float32(4 * np.pi / self.acq.wavelength_m / MM_PER_M)
         defo = -to_rad * (self.deformation_mm(j) - self.deformation_mm(i))

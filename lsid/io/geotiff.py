@@ -1,0 +1,284 @@
+"""Readers of interferogram GeoTIFF folders (HyP3, LiCSAR, GAMMA/PyRate) and of velocity GeoTIFFs, and
+a Cloud-Optimised GeoTIFF writer.
+
+Every reader returns lsid's contracts (DESIGN.md): a Stack for interferograms, a velocity-only
+Deformation for a velocity map. Phase is converted to lsid's sign convention,
+``d_LOS = -wavelength / (4 pi) * phase`` (positive towards the satellite, MintPy's), and each reader
+records in ``phase_sign`` how it mapped its source:
+
+- HyP3 (ASF, GAMMA inside) ``*_unw_phase.tif``: same convention as MintPy, which reads them as is.
+- LiCSAR ``*.geo.unw.tif``: same convention (LiCSBAS turns them into mm with ``-wavelength/(4 pi)``).
+- GAMMA / PyRate exports ``*_unw.tif``: used as is; checked on PyRate's real Mexico City stack
+  (tests/test_readers.py): the known subsidence comes out as negative LOS velocity.
+
+GAMMA and HyP3 write 0 where there is no data: without a declared nodata value, exact zeros of their
+phase are read as NaN.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import rasterio
+import rioxarray  # noqa: F401
+import xarray as xr
+
+from lsid.constants import SENTINEL1_WAVELENGTH_M
+from lsid.errors import InputDataError
+from lsid.io.atomic import atomic_path
+
+log = logging.getLogger(__name__)
+
+#: Largest |phase| (rad) an unwrapped interferogram stack can have and still be suspected of being in
+#: metres: a stack whose every value is below this is refused unless ``allow_small_phase=True``.
+METRES_SUSPECT_MAX_ABS = 0.5
+
+
+@dataclass(frozen=True)
+class Naming:
+    """How one processor names its interferograms."""
+
+    processor: str
+    phase: re.Pattern  # groups: reference date, secondary date (YYYYMMDD)
+    coherence_suffix: tuple[str, str]  # (phase suffix, coherence suffix) to find the matching file
+    sentinel1: bool  # products are Sentinel-1 by definition (wavelength known)
+    sign: int  # multiply the file's phase by this to get lsid's convention
+    sign_note: str
+
+
+NAMINGS = (
+    Naming("hyp3", re.compile(r"S1[ABCD_]{2}_(\d{8})T\d{6}_(\d{8})T\d{6}_.*_unw_phase\.tif$"),
+           ("_unw_phase.tif", "_corr.tif"), True, 1,
+           "HyP3 unw_phase: used as is (MintPy reads it without a sign change)"),
+    Naming("licsar", re.compile(r"^(\d{8})_(\d{8})\.geo\.unw\.tif$"), (".geo.unw.tif", ".geo.cc.tif"), True, 1,
+           "LiCSAR geo.unw: used as is (LiCSBAS: mm = -wavelength/(4 pi) * unw * 1000)"),
+    Naming("gamma", re.compile(r"(\d{8})-(\d{8}).*_unw\.tif$"), ("_unw.tif", "_cc.tif"), False, 1,
+           "GAMMA/PyRate unw: used as is (checked on PyRate's Mexico City stack: subsidence is negative)"),
+)
+
+
+def _date(s: str, path: Path) -> np.datetime64:
+    try:
+        return np.datetime64(pd.Timestamp(s).date(), "D")
+    except ValueError:
+        raise InputDataError(f"{path}: '{s}' in the file name is not a date (YYYYMMDD)") from None
+
+
+def _find_coherence(phase_path: Path, naming: Naming, ref: str, sec: str) -> Path | None:
+    ps, cs = naming.coherence_suffix
+    direct = phase_path.with_name(phase_path.name[: -len(ps)] + cs)
+    if direct.exists():
+        return direct
+    for cand in phase_path.parent.glob(f"*{ref}*{sec}*{cs}"):
+        return cand
+    return None
+
+
+def detect_naming(folder: Path) -> tuple[Naming, list[Path]]:
+    """The processor whose naming matches the most phase files in ``folder``, and those files."""
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".tif")
+    best, best_files = None, []
+    for n in NAMINGS:
+        matched = [p for p in files if n.phase.search(p.name)]
+        if len(matched) > len(best_files):
+            best, best_files = n, matched
+    if best is None:
+        tifs = ", ".join(p.name for p in files[:5]) or "none"
+        raise InputDataError(
+            f"{folder}: no interferogram whose file name carries a date pair. Expected HyP3 "
+            f"(S1AA_20190101T..._20190113T..._unw_phase.tif), LiCSAR (20190101_20190113.geo.unw.tif) or "
+            f"GAMMA/PyRate (..._20190101-20190113_..._unw.tif) names; found .tif files: {tifs}. Rename the files "
+            f"or pass processor=... and a folder with the phase files."
+        )
+    return best, best_files
+
+
+def _read_band(path: Path, what: str):
+    try:
+        with rasterio.open(path) as src:
+            arr = src.read(1, masked=True).astype(np.float32).filled(np.nan)
+            return arr, src.transform, src.crs, src.tags(), src.nodata
+    except rasterio.RasterioIOError as exc:
+        raise InputDataError(f"{path}: cannot read this {what} GeoTIFF ({exc}); the file is damaged or not a "
+                             f"GeoTIFF: replace it or remove it from the folder.") from None
+
+
+def open_interferograms(
+    folder: str | Path,
+    orbit: str | None = None,
+    wavelength: float | None = None,
+    incidence: float | None = None,
+    heading: float | None = None,
+    processor: str = "auto",
+    allow_small_phase: bool = False,
+) -> xr.Dataset:
+    """Read a folder of unwrapped-interferogram GeoTIFFs into a Stack (in memory, float32).
+
+    Parameters
+    ----------
+    folder : folder holding the phase files (and, beside them, their coherence files).
+    orbit : ``ascending`` or ``descending``; inferred from ``heading`` or a LiCSAR frame id when not given.
+    wavelength : radar wavelength (m); from the files' tags when present, Sentinel-1 for HyP3/LiCSAR.
+    incidence, heading : deg; from tags when present (``INCIDENCE_DEGREES``), else these arguments.
+    processor : ``auto``, ``hyp3``, ``licsar`` or ``gamma``.
+    allow_small_phase : accept a stack whose |phase| never exceeds 0.5 (it looks like metres).
+
+    Raises
+    ------
+    InputDataError : no date pair in the names, grids or CRS that differ, metres instead of radians,
+        fewer than 3 dates, an all-NaN stack, a damaged file, missing wavelength or orbit.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputDataError(f"{folder}: interferogram folder not found")
+    if processor == "auto":
+        naming, files = detect_naming(folder)
+    else:
+        naming = next((n for n in NAMINGS if n.processor == processor), None)
+        if naming is None:
+            raise InputDataError(f"unknown processor {processor!r}: use auto, " + ", ".join(n.processor for n in NAMINGS))
+        files = sorted(p for p in folder.glob("*.tif") if naming.phase.search(p.name))
+        if not files:
+            raise InputDataError(f"{folder}: no {processor} phase file (pattern {naming.phase.pattern})")
+    phases, cohs, refs, secs = [], [], [], []
+    first = None
+    tags0 = {}
+    for f in files:
+        m = naming.phase.search(f.name)
+        r, s = _date(m.group(1), f), _date(m.group(2), f)
+        if r == s:
+            raise InputDataError(f"{f}: reference and secondary dates are the same ({r})")
+        arr, transform, crs, tags, nodata = _read_band(f, "phase")
+        if nodata is None:
+            arr = np.where(arr == 0, np.nan, arr) if naming.processor in ("hyp3", "gamma") else arr
+        if first is None:
+            first = (f, arr.shape, transform, crs)
+            tags0 = tags
+        elif (arr.shape, transform, crs) != first[1:]:
+            raise InputDataError(
+                f"{f}: grid differs from {first[0].name} (shape {arr.shape} vs {first[1]}, transform "
+                f"{tuple(transform)[:6]} vs {tuple(first[2])[:6]}, CRS {crs} vs {first[3]}). All interferograms "
+                f"must be on one grid: resample them to a common grid first (e.g. gdalwarp -tr -te)."
+            )
+        unit = tags.get("DATA_UNITS", "").lower()
+        if unit and unit not in ("radians", "radian", "rad"):
+            raise InputDataError(f"{f}: DATA_UNITS is {tags['DATA_UNITS']!r}; lsid reads unwrapped phase in radians. "
+                                 f"Convert the file to radians (phase = -4 pi / wavelength * LOS displacement).")
+        if r > s:
+            r, s, arr = s, r, -arr
+        cpath = _find_coherence(f, naming, m.group(1), m.group(2))
+        coh = None
+        if cpath is not None:
+            coh, ctr, ccrs, _, _ = _read_band(cpath, "coherence")
+            if coh.shape != arr.shape or ctr != transform:
+                raise InputDataError(f"{cpath}: coherence grid differs from its phase file {f.name}")
+        phases.append(naming.sign * arr)
+        cohs.append(coh)
+        refs.append(r)
+        secs.append(s)
+    phase = np.stack(phases)
+    if np.isnan(phase).all():
+        raise InputDataError(f"{folder}: every phase value is NaN or nodata: nothing to invert. Check the nodata "
+                             f"value of the files.")
+    if not allow_small_phase and np.nanmax(np.abs(phase)) < METRES_SUSPECT_MAX_ABS:
+        raise InputDataError(
+            f"{folder}: |phase| never exceeds {METRES_SUSPECT_MAX_ABS} rad: these look like metres (LOS "
+            f"displacement), not radians. Convert with phase = -4 pi / wavelength * displacement_m, or pass "
+            f"allow_small_phase=True if the signal really is that small."
+        )
+    dates = np.union1d(refs, secs)
+    if dates.size < 3:
+        raise InputDataError(f"{folder}: only {dates.size} acquisition dates; a time series needs at least 3.")
+    # metadata
+    wl = wavelength or (float(tags0["WAVELENGTH_METRES"]) if "WAVELENGTH_METRES" in tags0 else None)
+    if wl is None and naming.sentinel1:
+        wl = SENTINEL1_WAVELENGTH_M
+    if wl is None:
+        raise InputDataError(f"{folder}: the files carry no wavelength tag (WAVELENGTH_METRES): pass wavelength=... (m)")
+    inc = incidence if incidence is not None else float(tags0["INCIDENCE_DEGREES"]) if "INCIDENCE_DEGREES" in tags0 else np.nan
+    orbit = orbit or _infer_orbit(folder, heading)
+    if orbit not in ("ascending", "descending"):
+        raise InputDataError(f"{folder}: cannot tell the orbit direction: pass orbit='ascending' or 'descending'")
+    f0, shape, transform, crs = first
+    ny, nx = shape
+    x = transform.c + (np.arange(nx) + 0.5) * transform.a
+    y = transform.f + (np.arange(ny) + 0.5) * transform.e
+    data = {"unwrapped_phase": (("pair", "y", "x"), phase, {"long_name": "unwrapped interferometric phase", "units": "rad"})}
+    if all(c is not None for c in cohs):
+        data["coherence"] = (("pair", "y", "x"), np.clip(np.stack(cohs), 0, 1).astype(np.float32),
+                             {"long_name": "interferometric coherence", "units": "1"})
+    elif any(c is not None for c in cohs):
+        log.warning("%s: coherence found for only some pairs; coherence not used", folder)
+    order = np.lexsort((np.array(secs), np.array(refs)))
+    ds = xr.Dataset(
+        data,
+        coords={"y": y, "x": x, "reference_date": ("pair", np.array(refs)), "secondary_date": ("pair", np.array(secs))},
+        attrs={"wavelength": wl, "orbit": orbit, "incidence_angle": inc,
+               "heading": heading if heading is not None else np.nan, "source": f"{naming.processor} GeoTIFF: {folder}",
+               "phase_sign": naming.sign_note, "processor": naming.processor},
+    ).isel(pair=order)
+    ds = ds.rio.write_crs(crs).rio.write_transform(transform)
+    log.info("read %d %s interferograms (%d dates) from %s", ds.sizes["pair"], naming.processor, dates.size, folder)
+    return ds
+
+
+def _infer_orbit(folder: Path, heading: float | None) -> str | None:
+    if heading is not None and np.isfinite(heading):
+        return "ascending" if abs(((heading + 180) % 360) - 180) < 90 else "descending"
+    m = re.search(r"\b\d{3}([AD])_\d{5}_\d{6}\b", str(folder.resolve()))
+    if m:
+        return "ascending" if m.group(1) == "A" else "descending"
+    return None
+
+
+def open_velocity(path: str | Path, units: str = "mm/yr", orbit: str | None = None, band: int = 1,
+                  nodata: float | None = None) -> xr.Dataset:
+    """Read a mean LOS velocity GeoTIFF from any SBAS software into a velocity-only Deformation.
+
+    Parameters
+    ----------
+    path : the GeoTIFF.
+    units : ``mm/yr``, ``cm/yr`` or ``m/yr`` of the file (converted to mm/yr).
+    orbit : ``ascending`` or ``descending`` (recorded; needed later for fusion).
+    nodata : value to treat as missing when the file does not declare one.
+
+    Positive values must mean motion towards the satellite (flip the sign beforehand otherwise).
+    """
+    scale = {"mm/yr": 1.0, "cm/yr": 10.0, "m/yr": 1000.0}
+    if units not in scale:
+        raise InputDataError(f"units must be one of {', '.join(scale)}, got {units!r}")
+    path = Path(path)
+    if not path.is_file():
+        raise InputDataError(f"{path}: velocity GeoTIFF not found")
+    try:
+        da_ = rioxarray.open_rasterio(path, masked=True).sel(band=band, drop=True)
+    except Exception as exc:  # rasterio raises several types for damaged files
+        raise InputDataError(f"{path}: cannot read as GeoTIFF ({exc})") from None
+    v = da_.values.astype(np.float32)
+    if nodata is not None:
+        v = np.where(v == nodata, np.nan, v)
+    v *= scale[units]
+    ds = xr.Dataset(
+        {"velocity": (("y", "x"), v, {"long_name": "mean LOS velocity, towards the satellite", "units": "mm/yr"}),
+         "valid": (("y", "x"), np.isfinite(v), {"long_name": "velocity available"})},
+        coords={"y": da_.y.values, "x": da_.x.values},
+        attrs={"orbit": orbit or "unknown", "source": str(path), "method": "velocity GeoTIFF (external SBAS)"},
+    )
+    if da_.rio.crs is not None:
+        ds = ds.rio.write_crs(da_.rio.crs).rio.write_transform(da_.rio.transform())
+    return ds
+
+
+def write_cog(da_: xr.DataArray, target: str | Path) -> Path:
+    """Write a 2-D map as a Cloud-Optimised GeoTIFF (deflate, internal overviews), atomically."""
+    target = Path(target)
+    if da_.rio.crs is None:
+        raise InputDataError(f"{target}: the map has no CRS; write one with .rio.write_crs first")
+    with atomic_path(target) as tmp:
+        da_.astype(np.float32).rio.to_raster(tmp, driver="COG", compress="DEFLATE", nodata=np.nan)
+    return target

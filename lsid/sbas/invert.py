@@ -1,0 +1,282 @@
+"""SBAS-InSAR inversion of a Stack into a Deformation (displacement time series and mean LOS velocity).
+
+``invert`` splits the scene into blocks of pixels (dask), solves every pixel of a block at once with
+:mod:`lsid.sbas.kernels` (only that pixel's valid pairs, its own weights), and returns the
+Deformation contract of DESIGN.md. The same call runs on the local threads or on a
+dask.distributed ``Client``.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+import dask
+import dask.array as da
+import numpy as np
+import xarray as xr
+
+from lsid.constants import DAYS_PER_YEAR, MM_PER_M
+from lsid.errors import InputDataError
+from lsid.io.contracts import check_stack
+from lsid.sbas import kernels
+from lsid.sbas.network import components
+
+log = logging.getLogger(__name__)
+
+WEIGHTS = ("no", "coh", "var")
+#: Default number of looks for the 'var' weights when the Stack does not say.
+DEFAULT_LOOKS = 20
+#: Coherence is clipped to this range before it becomes a weight.
+COHERENCE_CLIP = (0.05, 0.995)
+#: Default threshold of temporal coherence for a reliable pixel (MintPy's default 0.7).
+MIN_TEMPORAL_COHERENCE = 0.7
+#: Output layers after the N displacement dates in a block.
+_EXTRA = ("velocity", "velocity_std", "temporal_coherence", "n_pairs", "n_unspanned")
+
+
+def phase_variance(coherence: np.ndarray, looks: int) -> np.ndarray:
+    """Phase variance (rad^2) of a multilooked interferogram from its coherence: the Cramer-Rao bound
+    ``(1 - g^2) / (2 L g^2)`` (Rodriguez & Martin 1992), with ``g`` clipped to COHERENCE_CLIP."""
+    g = np.clip(coherence, *COHERENCE_CLIP)
+    return (1.0 - g**2) / (2.0 * looks * g**2)
+
+
+def _weights(coh, kind: str, looks: int):
+    if kind == "no" or coh is None:
+        return np.ones((1, 1))
+    if kind == "coh":
+        return np.clip(coh, *COHERENCE_CLIP)
+    return 1.0 / phase_variance(coh, looks)
+
+
+def _block(phase, coh, *, ref_idx, sec_idx, dt, t_years, to_mm, kind, looks):
+    M, ny, nx = phase.shape
+    P = ny * nx
+    ph = phase.reshape(M, P).astype(np.float64)
+    c = None if coh is None else coh.reshape(M, P).astype(np.float64)
+    w = _weights(c, kind, looks)
+    rates = kernels.solve_rates(ph, w, ref_idx, sec_idx, dt)
+    series = kernels.rates_to_series(rates, dt)
+    tcoh = kernels.temporal_coherence(ph, series, ref_idx, sec_idx)
+    ok = np.isfinite(ph)
+    n_pairs = ok.sum(axis=0)
+    spanned = np.zeros((dt.size, P), dtype=bool)
+    for m in range(M):
+        spanned[ref_idx[m]:sec_idx[m]] |= ok[m]
+    n_unspanned = (~spanned).sum(axis=0)
+    disp = series * to_mm
+    vel, vstd = kernels.linear_velocity(disp, t_years)
+    dead = n_pairs == 0
+    out = np.concatenate([disp, vel[None], vstd[None], tcoh[None], n_pairs[None], n_unspanned[None]])
+    out[: disp.shape[0] + 3, dead] = np.nan
+    return out.reshape(-1, ny, nx).astype(np.float32)
+
+
+def _block_with_coherence(phase, coh, **kw):
+    return _block(phase, coh, **kw)
+
+
+def _block_no_coherence(phase, **kw):
+    return _block(phase, None, **kw)
+
+
+def invert(
+    stack: xr.Dataset,
+    weight: str = "no",
+    looks: int | None = None,
+    reference_point: tuple[float, float] | str | None = "auto",
+    reference_date=None,
+    min_temporal_coherence: float = MIN_TEMPORAL_COHERENCE,
+    block: int = 256,
+    client=None,
+    progress: bool = False,
+) -> xr.Dataset:
+    """Invert a Stack into a Deformation.
+
+    Parameters
+    ----------
+    stack : Stack (DESIGN.md), lazily opened or in memory.
+    weight : ``no`` (unweighted), ``coh`` (coherence) or ``var`` (inverse phase variance from
+        coherence and looks, as MintPy's default); ``coh``/``var`` need a coherence layer.
+    looks : number of looks for ``var`` (default: the Stack's ``looks`` attribute, else 20).
+    reference_point : ``"auto"`` (a coherent, stable pixel valid in every pair), ``(x, y)`` in the
+        Stack's map coordinates, or None (no spatial reference: displacement relative to the
+        inversion's own datum).
+    reference_date : date (str or datetime64) the series is zero at; default the first date.
+    min_temporal_coherence : threshold of the ``valid`` mask.
+    block : block edge in pixels (memory grows with block^2 x pairs).
+    client : a dask.distributed Client to compute on (default: local threads).
+    progress : show a progress bar (local threads only).
+
+    Returns
+    -------
+    Deformation: ``displacement`` (time, y, x) mm, ``velocity`` and ``velocity_std`` (y, x) mm/yr,
+    ``temporal_coherence``, ``n_pairs``, ``valid``; geometry layers carried over. LOS positive towards
+    the satellite.
+    """
+    check_stack(stack)
+    if weight not in WEIGHTS:
+        raise ValueError(f"weight must be one of {WEIGHTS}, got {weight!r}")
+    has_coh = "coherence" in stack
+    if weight != "no" and not has_coh:
+        raise InputDataError(f"weight={weight!r} needs a 'coherence' layer in the stack; use weight='no'")
+    looks = int(looks or stack.attrs.get("looks", DEFAULT_LOOKS))
+    ref = stack.reference_date.values.astype("datetime64[D]")
+    sec = stack.secondary_date.values.astype("datetime64[D]")
+    n_comp, dates, _ = components(ref, sec)
+    if dates.size < 3:
+        raise InputDataError(f"the stack spans only {dates.size} dates; a time series needs at least 3")
+    if n_comp > 1:
+        warnings.warn(f"the network splits into {n_comp} connected components: the minimum-norm solution "
+                      f"links them with zero rate over unobserved intervals", UserWarning, stacklevel=2)
+    ref_idx, sec_idx = np.searchsorted(dates, ref), np.searchsorted(dates, sec)
+    days = (dates - dates[0]).astype(float)
+    dt = np.diff(days) / DAYS_PER_YEAR
+    t_years = days / DAYS_PER_YEAR
+    to_mm = -float(stack.attrs["wavelength"]) / (4 * np.pi) * MM_PER_M
+    M, ny, nx = stack.unwrapped_phase.shape
+    N = dates.size
+
+    def as_dask(v):
+        d = v.data if isinstance(v.data, da.Array) else da.from_array(v.data, chunks=-1)
+        return d.rechunk((M, block, block))
+
+    kw = dict(ref_idx=ref_idx, sec_idx=sec_idx, dt=dt, t_years=t_years, to_mm=to_mm, kind=weight, looks=looks)
+    chunks = ((N + len(_EXTRA),),) + as_dask(stack.unwrapped_phase).chunks[1:]
+    phase = as_dask(stack.unwrapped_phase)
+    # Every unwrapped interferogram carries its own constant (the unwrapper's reference): refer all of
+    # them to one pixel, valid in every pair, before the inversion (as MintPy's reference_point step).
+    all_valid = da.isfinite(phase).all(axis=0).compute()
+    coh_mean = np.asarray(stack.coherence.mean("pair").values) if has_coh else None
+    ref_rc = None
+    if reference_point is not None:
+        ref_rc = _pre_reference_pixel(stack, reference_point, all_valid, coh_mean)
+        phase = phase - phase[:, ref_rc[0], ref_rc[1]].compute()[:, None, None]
+    if weight != "no":
+        arr = da.map_blocks(_block_with_coherence, phase, as_dask(stack.coherence), chunks=chunks,
+                            dtype=np.float32, **kw)
+    else:
+        arr = da.map_blocks(_block_no_coherence, phase, chunks=chunks, dtype=np.float32, **kw)
+    if client is not None:
+        out = client.compute(arr).result()
+    elif progress:
+        from tqdm.dask import TqdmCallback
+
+        with TqdmCallback(desc=f"SBAS {stack.attrs.get('orbit', '')} ({M} pairs, {N} dates)"):
+            out = arr.compute(scheduler="threads")
+    else:
+        out = arr.compute(scheduler="threads")
+    disp = out[:N]
+    extra = dict(zip(_EXTRA, out[N:]))
+    tcoh = extra["temporal_coherence"]
+    n_pairs = extra["n_pairs"].astype(np.int32)
+    valid = (np.isfinite(extra["velocity"]) & (tcoh >= min_temporal_coherence)
+             & (extra["n_unspanned"] == 0))
+    if reference_date is not None:
+        rd = np.datetime64(reference_date, "D")
+        if rd not in dates:
+            raise InputDataError(f"reference_date {rd} is not an acquisition date ({dates[0]} .. {dates[-1]})")
+        disp -= disp[int(np.searchsorted(dates, rd))]
+    else:
+        rd = dates[0]
+    ds = xr.Dataset(
+        {
+            "displacement": (("time", "y", "x"), disp, {
+                "long_name": "LOS displacement, towards the satellite", "units": "mm"}),
+            "velocity": (("y", "x"), extra["velocity"], {"long_name": "mean LOS velocity, towards the satellite",
+                                                        "units": "mm/yr"}),
+            "velocity_std": (("y", "x"), extra["velocity_std"], {
+                "long_name": "standard deviation of the mean LOS velocity (from the fit residuals)", "units": "mm/yr"}),
+            "temporal_coherence": (("y", "x"), tcoh, {"long_name": "temporal coherence", "units": "1"}),
+            "n_pairs": (("y", "x"), n_pairs, {"long_name": "number of valid interferograms"}),
+            "valid": (("y", "x"), valid, {"long_name": "reliable pixel",
+                                          "rule": f"temporal_coherence >= {min_temporal_coherence} and every interval observed"}),
+        },
+        coords={"time": ("time", dates), "y": stack.y.values, "x": stack.x.values},
+        attrs={
+            "orbit": stack.attrs.get("orbit"), "wavelength": float(stack.attrs["wavelength"]),
+            "reference_date": str(rd), "method": f"SBAS least squares (lsid), weight={weight}",
+            "weight": weight, "looks": looks, "n_pairs": M, "n_dates": N, "network_components": n_comp,
+            "source": stack.attrs.get("source", ""), "los_positive": "towards the satellite",
+            "incidence_angle": stack.attrs.get("incidence_angle"), "heading": stack.attrs.get("heading"),
+        },
+    )
+    for layer in ("dem", "incidence", "azimuth"):
+        if layer in stack:
+            ds[layer] = (("y", "x"), np.asarray(stack[layer].values), stack[layer].attrs)
+    if stack.rio.crs is not None:
+        ds = ds.rio.write_crs(stack.rio.crs).rio.write_transform(stack.rio.transform())
+    if ref_rc is None:
+        return ds
+    if isinstance(reference_point, str):  # move the datum to a stable spot (exact: the model is linear)
+        ref_rc = auto_reference_point(ds, coh_mean, all_valid)
+    return _refer(ds, *ref_rc)
+
+
+def _pre_reference_pixel(stack, point, all_valid, coh_mean) -> tuple[int, int]:
+    """Row and column of the pixel the interferograms are referred to before the inversion."""
+    if isinstance(point, str):
+        if point != "auto":
+            raise ValueError(f"reference_point must be 'auto', (x, y) or None, got {point!r}")
+        if not all_valid.any():
+            raise InputDataError("no pixel is valid in every interferogram, so none can serve as reference point: "
+                                 "drop the pairs with few valid pixels (select_network(min_valid_share=...))")
+        if coh_mean is not None:
+            score = np.where(all_valid, coh_mean, -np.inf)
+        else:  # the valid pixel nearest the middle of the valid area
+            rr, cc = np.nonzero(all_valid)
+            score = np.full(all_valid.shape, -np.inf)
+            score[rr, cc] = -np.hypot(rr - np.median(rr), cc - np.median(cc))
+        r, c = np.unravel_index(int(np.argmax(score)), score.shape)
+        return int(r), int(c)
+    x, y = point
+    xs, ys = stack.x.values, stack.y.values
+    if not ((min(xs[0], xs[-1]) <= x <= max(xs[0], xs[-1])) and (min(ys[0], ys[-1]) <= y <= max(ys[0], ys[-1]))):
+        raise InputDataError(f"reference point ({x}, {y}) is outside the scene (x {xs.min()}..{xs.max()}, "
+                             f"y {ys.min()}..{ys.max()}): give a point inside it, or reference_point='auto'")
+    c, r = int(np.argmin(np.abs(xs - x))), int(np.argmin(np.abs(ys - y)))
+    if not all_valid[r, c]:
+        raise InputDataError(f"reference point ({x}, {y}) falls on a pixel that is not valid in every "
+                             f"interferogram: pick a coherent pixel or reference_point='auto'")
+    return r, c
+
+
+def auto_reference_point(ds: xr.Dataset, coherence: np.ndarray | None = None,
+                         all_valid: np.ndarray | None = None) -> tuple[int, int]:
+    """A reference pixel (row, col): valid in every pair, among the 1 % most coherent (mean
+    coherence, else temporal coherence), the one whose velocity is closest to the median of those
+    candidates (a stable spot, not a deforming one)."""
+    score = coherence if coherence is not None else ds.temporal_coherence.values
+    full = all_valid if all_valid is not None else ds.n_pairs.values == ds.attrs["n_pairs"]
+    cand = ds.valid.values & full & np.isfinite(score)
+    if not cand.any():
+        raise InputDataError("no reliable pixel to serve as reference point: every pixel fails the temporal "
+                             "coherence test; lower min_temporal_coherence or give reference_point=(x, y)")
+    thr = np.quantile(score[cand], 0.99)
+    top = cand & (score >= thr)
+    v = ds.velocity.values
+    med = np.median(v[top])
+    dist = np.where(top, np.abs(v - med), np.inf)
+    r, c = np.unravel_index(int(np.argmin(dist)), dist.shape)
+    return int(r), int(c)
+
+
+def _refer(ds: xr.Dataset, r: int, c: int) -> xr.Dataset:
+    ds = ds.copy()
+    ds["displacement"] = ds.displacement - ds.displacement.values[:, r, c][:, None, None]
+    ds["velocity"] = ds.velocity - float(ds.velocity.values[r, c])
+    ds.attrs.update({"reference_row": int(r), "reference_col": int(c), "reference_x": float(ds.x.values[c]),
+                     "reference_y": float(ds.y.values[r])})
+    return ds
+
+
+def set_reference_point(ds: xr.Dataset, x: float, y: float) -> xr.Dataset:
+    """Move a Deformation's spatial reference to the pixel nearest map point (x, y) (exact: the
+    inversion is linear). The pixel must be reliable."""
+    xs, ys = ds.x.values, ds.y.values
+    c, r = int(np.argmin(np.abs(xs - x))), int(np.argmin(np.abs(ys - y)))
+    if not bool(ds.valid.values[r, c]):
+        raise InputDataError(f"reference point ({x}, {y}) falls on an unreliable pixel (temporal coherence "
+                             f"{float(ds.temporal_coherence.values[r, c]):.2f}): pick a coherent, stable pixel")
+    return _refer(ds, r, c)

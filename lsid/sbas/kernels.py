@@ -1,0 +1,136 @@
+"""The small-baseline least-squares kernel, vectorised over pixels.
+
+Unknowns are the mean phase rates of the intervals between consecutive dates (Berardino et al. 2002;
+MintPy's design matrix B): a pair (i, j) observes ``sum_{k=i}^{j-1} v_k * dt_k``. Each pixel uses only
+its own valid pairs (weight 0 for a NaN) and its own weights, through the normal equations
+``(B^T W B + ridge I) v = B^T W phi``. For a small-baseline network B^T W B is banded (its bandwidth
+is the longest pair's span in intervals), so it is formed and solved by a banded Cholesky
+factorisation written here, with every step a vector operation across all pixels of a block: the
+cost is O(K b^2) vector operations for K intervals and bandwidth b, instead of one SVD per pixel.
+
+The tiny ridge makes split networks solvable and drives the solution to the minimum-norm one (the
+SVD answer): intervals no valid pair spans get a rate of exactly 0, and within the observed space
+the relative bias is ridge / eigenvalue (about 1e-10 here). Hand-written because no library solves
+millions of independent small banded systems at once (scipy.linalg.solveh_banded solves one).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Ridge, relative to the largest diagonal entry of each pixel's normal matrix.
+RIDGE = 1e-10
+
+
+def interval_spans(ref_idx: np.ndarray, sec_idx: np.ndarray) -> np.ndarray:
+    """For each pair, its (first, last+1) interval indices: pair (i, j) spans intervals i..j-1."""
+    return np.stack([ref_idx, sec_idx], axis=1).astype(np.int64)
+
+
+def bandwidth(ref_idx: np.ndarray, sec_idx: np.ndarray) -> int:
+    """Half-bandwidth of B^T W B: the longest span (in intervals) minus one."""
+    return int(np.max(sec_idx - ref_idx)) - 1 if len(ref_idx) else 0
+
+
+def solve_rates(phase: np.ndarray, weight: np.ndarray, ref_idx: np.ndarray, sec_idx: np.ndarray,
+                dt: np.ndarray) -> np.ndarray:
+    """Least-squares interval rates for every pixel.
+
+    Parameters
+    ----------
+    phase : (M, P) unwrapped phase of M pairs at P pixels, rad; NaN = not observed.
+    weight : (M, P) or (M, 1) observation weights (>= 0); NaN phases get weight 0.
+    ref_idx, sec_idx : (M,) date indices of each pair (ref < sec).
+    dt : (K,) interval lengths, years (K = number of dates - 1).
+
+    Returns
+    -------
+    (K, P) rates, rad/yr (float64).
+    """
+    M, P = phase.shape
+    K = dt.size
+    b = max(bandwidth(ref_idx, sec_idx), 0)
+    ok = np.isfinite(phase)
+    w = np.where(ok, np.broadcast_to(weight, (M, P)), 0.0).astype(np.float64)
+    y = np.where(ok, phase, 0.0).astype(np.float64)
+    # Band storage: band[d, k] = N[k, k - d] (lower triangle), d = 0..b.
+    band = np.zeros((b + 1, K, P))
+    rhs = np.zeros((K, P))
+    for m in range(M):
+        i, j = int(ref_idx[m]), int(sec_idx[m])
+        wm = w[m]
+        wy = wm * y[m]
+        for k in range(i, j):
+            rhs[k] += wy * dt[k]
+            for l in range(i, k + 1):  # noqa: E741
+                band[k - l, k] += wm * (dt[k] * dt[l])
+    diag_max = band[0].max(axis=0)
+    ridge = RIDGE * np.where(diag_max > 0, diag_max, 1.0)
+    band[0] += ridge
+    _band_cholesky_inplace(band)
+    return _band_cholesky_solve(band, rhs)
+
+
+def _band_cholesky_inplace(band: np.ndarray) -> None:
+    """Cholesky factor L (lower, banded) of each pixel's matrix, in place, vectorised over pixels."""
+    bw, K, _ = band.shape
+    b = bw - 1
+    for k in range(K):
+        # L[k, j] for j = k-b .. k-1, then L[k, k]
+        for j in range(max(0, k - b), k):
+            s = band[k - j, k].copy()
+            for t in range(max(0, k - b), j):
+                s -= band[k - t, k] * band[j - t, j]
+            band[k - j, k] = s / band[0, j]
+        s = band[0, k].copy()
+        for t in range(max(0, k - b), k):
+            s -= band[k - t, k] ** 2
+        band[0, k] = np.sqrt(np.maximum(s, 1e-300))
+
+
+def _band_cholesky_solve(band: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Solve L L^T x = rhs per pixel, with L from :func:`_band_cholesky_inplace`."""
+    bw, K, _ = band.shape
+    b = bw - 1
+    z = rhs.copy()
+    for k in range(K):
+        for t in range(max(0, k - b), k):
+            z[k] -= band[k - t, k] * z[t]
+        z[k] /= band[0, k]
+    x = z
+    for k in range(K - 1, -1, -1):
+        for t in range(k + 1, min(K, k + b + 1)):
+            x[k] -= band[t - k, t] * x[t]
+        x[k] /= band[0, k]
+    return x
+
+
+def rates_to_series(rates: np.ndarray, dt: np.ndarray) -> np.ndarray:
+    """(N, P) phase time series (0 at the first date) from (K, P) interval rates and (K,) intervals."""
+    steps = rates * dt[:, None]
+    return np.concatenate([np.zeros((1, rates.shape[1])), np.cumsum(steps, axis=0)])
+
+
+def temporal_coherence(phase: np.ndarray, series: np.ndarray, ref_idx, sec_idx) -> np.ndarray:
+    """|mean over valid pairs of exp(j * residual)| per pixel (Pepe & Lanari 2006; MintPy's)."""
+    model = series[sec_idx] - series[ref_idx]
+    res = phase - model
+    ok = np.isfinite(res)
+    n = ok.sum(axis=0)
+    c = np.where(ok, np.cos(res), 0.0).sum(axis=0)
+    s = np.where(ok, np.sin(res), 0.0).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, np.hypot(c, s) / np.maximum(n, 1), np.nan)
+
+
+def linear_velocity(series: np.ndarray, t_years: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Slope of a straight line fitted through each pixel's series, and its standard deviation
+    (from the fit residuals). ``series`` (N, P), ``t_years`` (N,). Units: series unit per year."""
+    tc = t_years - t_years.mean()
+    sxx = float(np.sum(tc**2))
+    mean = series.mean(axis=0)
+    slope = (tc[:, None] * (series - mean)).sum(axis=0) / sxx
+    res = series - (mean + slope * tc[:, None])
+    dof = max(series.shape[0] - 2, 1)
+    std = np.sqrt((res**2).sum(axis=0) / dof / sxx)
+    return slope, std

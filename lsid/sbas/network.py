@@ -1,0 +1,95 @@
+"""Small-baseline network: pair selection by baselines and coherence, and connected components."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from lsid.errors import InputDataError
+
+log = logging.getLogger(__name__)
+
+
+def pair_table(stack: xr.Dataset) -> pd.DataFrame:
+    """One row per pair: dates, temporal baseline (days), perpendicular baseline (m) and mean
+    coherence (over pixels where the phase is valid; NaN without a coherence layer)."""
+    ref = pd.to_datetime(stack.reference_date.values)
+    sec = pd.to_datetime(stack.secondary_date.values)
+    df = pd.DataFrame({"reference_date": ref, "secondary_date": sec,
+                       "temporal_baseline_days": (sec - ref).days})
+    df["bperp_m"] = stack.bperp.values if "bperp" in stack.coords else np.nan
+    if "coherence" in stack:
+        coh = stack.coherence.where(np.isfinite(stack.unwrapped_phase))
+        df["mean_coherence"] = np.asarray(coh.mean(dim=("y", "x")).values, dtype=float)
+    else:
+        df["mean_coherence"] = np.nan
+    df["valid_share"] = np.asarray(np.isfinite(stack.unwrapped_phase).mean(dim=("y", "x")).values, dtype=float)
+    df.index.name = "pair"
+    return df
+
+
+def components(reference_dates, secondary_dates) -> tuple[int, np.ndarray, np.ndarray]:
+    """Connected components of the network (dates are nodes, pairs edges).
+
+    Returns (number of components, the sorted unique dates, the component label of each date).
+    """
+    ref = np.asarray(reference_dates).astype("datetime64[D]")
+    sec = np.asarray(secondary_dates).astype("datetime64[D]")
+    dates = np.union1d(ref, sec)
+    i, j = np.searchsorted(dates, ref), np.searchsorted(dates, sec)
+    g = coo_matrix((np.ones(i.size), (i, j)), shape=(dates.size, dates.size))
+    n, labels = connected_components(g, directed=False)
+    return int(n), dates, labels
+
+
+def select_network(
+    stack: xr.Dataset,
+    max_temporal_baseline_days: float | None = None,
+    max_bperp_m: float | None = None,
+    min_mean_coherence: float | None = None,
+    min_valid_share: float = 0.0,
+) -> tuple[xr.Dataset, pd.DataFrame]:
+    """Keep the pairs within baseline thresholds and above a mean coherence.
+
+    Parameters
+    ----------
+    max_temporal_baseline_days : drop longer pairs (days).
+    max_bperp_m : drop pairs with a larger |perpendicular baseline| (m; needs ``bperp``).
+    min_mean_coherence : drop pairs whose mean coherence is lower (needs ``coherence``); the paper
+        keeps 216 ascending and 238 descending pairs this way.
+    min_valid_share : drop pairs with a smaller share of valid (non-NaN) pixels.
+
+    Returns
+    -------
+    (the Stack with the kept pairs, the pair table with a ``kept`` column and the ``reason`` a pair was
+    dropped). Logs a warning when the kept network splits into several components.
+    """
+    table = pair_table(stack)
+    reason = pd.Series("", index=table.index)
+    if max_temporal_baseline_days is not None:
+        reason[(table.temporal_baseline_days > max_temporal_baseline_days) & (reason == "")] = "temporal baseline"
+    if max_bperp_m is not None:
+        if table.bperp_m.isna().all():
+            raise InputDataError("max_bperp_m given but the stack has no 'bperp' coordinate")
+        reason[(table.bperp_m.abs() > max_bperp_m) & (reason == "")] = "perpendicular baseline"
+    if min_mean_coherence is not None:
+        if table.mean_coherence.isna().all():
+            raise InputDataError("min_mean_coherence given but the stack has no 'coherence' layer")
+        reason[(table.mean_coherence < min_mean_coherence) & (reason == "")] = "coherence"
+    reason[(table.valid_share <= min_valid_share) & (reason == "")] = "no valid pixels" if min_valid_share == 0 else "valid share"
+    table["kept"] = reason == ""
+    table["reason"] = reason
+    kept = stack.isel(pair=np.flatnonzero(table.kept.values))
+    if kept.sizes["pair"] == 0:
+        raise InputDataError("no pair is left after network selection: loosen the thresholds")
+    n, dates, _ = components(kept.reference_date.values, kept.secondary_date.values)
+    if n > 1:
+        log.warning("the selected network splits into %d connected components; the inversion will return the "
+                    "minimum-norm solution across them", n)
+    log.info("network: kept %d of %d pairs over %d dates", kept.sizes["pair"], len(table), dates.size)
+    return kept, table
