@@ -189,6 +189,44 @@ class SynthConfig(_Strict):
     acquisitions: AcquisitionsConfig = AcquisitionsConfig()
 
 
+class SbasConfig(_Strict):
+    """Network selection and inversion settings (lsid.sbas)."""
+
+    weight: Literal["no", "coh", "var"] = Field("var", description="inversion weights: none, coherence, inverse phase variance")
+    looks: int = Field(20, ge=1, le=10000, description="number of looks of the interferograms (for 'var' weights)")
+    max_temporal_baseline_days: float | None = Field(None, gt=0, le=5000, description="drop longer pairs, days")
+    max_bperp_m: float | None = Field(None, gt=0, le=10000, description="drop pairs with a longer perpendicular baseline, m")
+    min_mean_coherence: float | None = Field(0.35, ge=0, le=1, description="drop pairs whose mean coherence is lower")
+    min_temporal_coherence: float = Field(0.7, ge=0, le=1, description="reliable pixels have a higher temporal coherence")
+    reference_x: float | None = Field(None, description="reference point easting in the stack CRS (None: automatic)")
+    reference_y: float | None = Field(None, description="reference point northing in the stack CRS (None: automatic)")
+    reference_date: dt.date | None = Field(None, description="date the time series is zero at (None: the first)")
+
+    @model_validator(mode="after")
+    def _point(self):
+        if (self.reference_x is None) != (self.reference_y is None):
+            raise ValueError("give both reference_x and reference_y, or neither")
+        return self
+
+
+class OrbitInput(_Strict):
+    """A user's data for one track (areas that are not synthetic)."""
+
+    format: Literal["geotiff", "mintpy", "velocity"] = Field(..., description="interferogram GeoTIFF folder, MintPy ifgramStack.h5, or a velocity GeoTIFF")
+    path: str = Field(..., description="folder or file, absolute or relative to the AOI file")
+    wavelength_m: float | None = Field(None, gt=0.001, lt=1.0, description="radar wavelength when the files do not say, m")
+    incidence_deg: float | None = Field(None, ge=0, le=90, description="incidence angle when the files do not say, deg")
+    heading_deg: float | None = Field(None, ge=-180, le=360, description="satellite heading, deg")
+    velocity_units: Literal["mm/yr", "cm/yr", "m/yr"] = Field("mm/yr", description="units of a velocity GeoTIFF")
+
+
+class InputsConfig(_Strict):
+    """Where a real area's data are: one entry per track (either may be missing)."""
+
+    ascending: OrbitInput | None = None
+    descending: OrbitInput | None = None
+
+
 class AOIConfig(_Strict):
     """A validated area of interest at one profile."""
 
@@ -198,6 +236,14 @@ class AOIConfig(_Strict):
     seed: int = Field(0, ge=0, le=2**32 - 1, description="seed of every random choice")
     profile: Literal["smoke", "cpu", "paper"] = "cpu"
     synth: SynthConfig = SynthConfig()
+    sbas: SbasConfig = SbasConfig()
+    inputs: InputsConfig = InputsConfig()
+
+    @model_validator(mode="after")
+    def _inputs_for_real_areas(self):
+        if not self.synthetic and self.inputs.ascending is None and self.inputs.descending is None:
+            raise ValueError("an area with synthetic: false needs 'inputs' (ascending and/or descending data)")
+        return self
 
     @field_validator("name")
     @classmethod
@@ -336,6 +382,10 @@ def load_aoi(path: str | Path, profile: str = "cpu", overrides: dict | None = No
         bad = sorted(set(file_profiles) - set(PROFILES)) if isinstance(file_profiles, dict) else file_profiles
         raise ConfigError(f"{path}: unknown profile(s) {bad} under 'profiles'; allowed: {', '.join(PROFILES)}")
     defaults = {"synth": SynthConfig().model_dump(mode="json")}
+    inputs = raw.get("inputs") or {}
+    for orbit, spec in (inputs.items() if isinstance(inputs, dict) else []):
+        if isinstance(spec, dict) and isinstance(spec.get("path"), str) and not Path(spec["path"]).is_absolute():
+            spec["path"] = str((path.parent / spec["path"]).resolve())  # relative to the AOI file
     merged = deep_merge(defaults, raw)
     merged = deep_merge(merged, PROFILE_OVERRIDES[profile])
     merged = deep_merge(merged, file_profiles.get(profile) or {})

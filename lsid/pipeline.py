@@ -40,7 +40,10 @@ class Stage:
 
 
 #: The study's stages, in order. Later issues append to this list.
-STAGES: tuple[Stage, ...] = (Stage("study_area", "notebooks/00_study_area.py"),)
+STAGES: tuple[Stage, ...] = (
+    Stage("study_area", "notebooks/00_study_area.py"),
+    Stage("sbas", "notebooks/01_sbas_inversion.py"),
+)
 
 
 class NotebookError(LsidError, RuntimeError):

@@ -28,6 +28,14 @@ def test_smoke_run_builds_book(tmp_path, capsys):
     intro = (html / "book" / "intro.html").read_text()
     assert "_static/mathjax" in intro and "cdn." not in intro  # offline MathJax
     assert "[lsid] book:" in capsys.readouterr().out
+    # the SBAS stage: its notebook, its chapter and its products
+    sbas_page = (html / "book" / "_executed" / "01_sbas_inversion.html").read_text()
+    assert len(re.findall(r"<img", sbas_page)) >= 3 and "Fig. 8" in sbas_page
+    for orbit in ("ascending", "descending"):
+        for name in (f"{orbit}.nc", f"velocity_{orbit}.tif", f"network_{orbit}.csv", f"{orbit}.json"):
+            assert (run_dir / "sbas" / name).is_file(), name
+        summary = json.loads((run_dir / "sbas" / f"{orbit}.json").read_text())
+        assert summary["valid_share"] > 0.2 and summary["network_components"] == 1
 
 
 def test_bad_aoi_fails_before_running(tmp_path, capsys):

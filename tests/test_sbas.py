@@ -206,12 +206,17 @@ def test_select_network(smoke_run):
     from lsid.io import open_stack
 
     stack = open_stack(smoke_run / "stacks" / "ascending.nc")
+    strict, t0 = select_network(stack, max_temporal_baseline_days=60, min_mean_coherence=0.3, keep_spanning_tree=False)
+    assert (t0[t0.kept].temporal_baseline_days <= 60).all() and (t0[t0.kept].mean_coherence >= 0.3).all()
     kept, table = select_network(stack, max_temporal_baseline_days=60, min_mean_coherence=0.3)
     assert kept.sizes["pair"] == int(table.kept.sum()) < len(table)
     assert (table[~table.kept].reason != "").all()
-    assert (table[table.kept].temporal_baseline_days <= 60).all()
+    normal = table.kept & ~table.kept_for_connectivity
+    assert (table[normal].temporal_baseline_days <= 60).all()
+    # dropping pairs never splits the network: the spanning tree's pairs are kept
+    assert components(kept.reference_date.values, kept.secondary_date.values)[0] == 1
     with pytest.raises(InputDataError, match="no pair is left"):
-        select_network(stack, max_temporal_baseline_days=1)
+        select_network(stack, max_temporal_baseline_days=1, keep_spanning_tree=False)
 
 
 def test_synthetic_stack_velocity_close_to_truth(smoke_run):

@@ -100,9 +100,10 @@ def open_mintpy_stack(path: str | Path, geometry: str | Path | None = None, incl
     return check_stack(ds, str(path))
 
 
-def write_mintpy_stack(stack: xr.Dataset, target: str | Path) -> Path:
+def write_mintpy_stack(stack: xr.Dataset, target: str | Path, looks: int = 1) -> Path:
     """Write a Stack as a geocoded MintPy ``ifgramStack.h5`` (atomically), e.g. to run MintPy's
-    ``ifgram_inversion.py`` on the same data."""
+    ``ifgram_inversion.py`` on the same data. ``looks`` is recorded as ALOOKS (MintPy's 'var'
+    weights use ALOOKS x RLOOKS)."""
     check_stack(stack)
     target = Path(target)
     t = stack.rio.transform()
@@ -128,7 +129,7 @@ def write_mintpy_stack(stack: xr.Dataset, target: str | Path) -> Path:
             "Y_UNIT": "m" if stack.rio.crs.is_projected else "degrees",
             "WAVELENGTH": str(stack.attrs["wavelength"]), "ORBIT_DIRECTION": str(stack.attrs["orbit"]).upper(),
             "HEADING": str(stack.attrs.get("heading", "nan")), "CENTER_INCIDENCE_ANGLE": str(stack.attrs.get("incidence_angle", "nan")),
-            "REF_DATE": ref[0].replace("-", ""), "PROCESSOR": "lsid", "ALOOKS": "1", "RLOOKS": "1",
+            "REF_DATE": ref[0].replace("-", ""), "PROCESSOR": "lsid", "ALOOKS": str(int(looks)), "RLOOKS": "1",
             "DATE12": f"{ref[0][2:].replace('-', '')}-{sec[0][2:].replace('-', '')}",
         }
         if epsg:

@@ -44,17 +44,19 @@ def phase_variance(coherence: np.ndarray, looks: int) -> np.ndarray:
 
 def _weights(coh, kind: str, looks: int):
     if kind == "no" or coh is None:
-        return np.ones((1, 1))
+        return np.ones((1, 1))  # shared by all pixels: pixels with the same valid pairs share one solve
+    g = np.clip(coh.astype(np.float32, copy=False), *COHERENCE_CLIP)
     if kind == "coh":
-        return np.clip(coh, *COHERENCE_CLIP)
-    return 1.0 / phase_variance(coh, looks)
+        return g
+    g2 = g * g
+    return (2.0 * looks) * g2 / (1.0 - g2)  # 1 / phase_variance(g, looks), in float32
 
 
 def _block(phase, coh, *, ref_idx, sec_idx, dt, t_years, to_mm, kind, looks):
     M, ny, nx = phase.shape
     P = ny * nx
-    ph = phase.reshape(M, P).astype(np.float64)
-    c = None if coh is None else coh.reshape(M, P).astype(np.float64)
+    ph = phase.reshape(M, P)
+    c = None if coh is None else coh.reshape(M, P)
     w = _weights(c, kind, looks)
     rates = kernels.solve_rates(ph, w, ref_idx, sec_idx, dt)
     series = kernels.rates_to_series(rates, dt)

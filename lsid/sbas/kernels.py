@@ -17,6 +17,7 @@ millions of independent small banded systems at once (scipy.linalg.solveh_banded
 from __future__ import annotations
 
 import numpy as np
+import scipy.linalg
 
 #: Ridge, relative to the largest diagonal entry of each pixel's normal matrix.
 RIDGE = 1e-10
@@ -32,16 +33,27 @@ def bandwidth(ref_idx: np.ndarray, sec_idx: np.ndarray) -> int:
     return int(np.max(sec_idx - ref_idx)) - 1 if len(ref_idx) else 0
 
 
+def design_matrix(ref_idx: np.ndarray, sec_idx: np.ndarray, dt: np.ndarray) -> np.ndarray:
+    """(M, K) design matrix B: row m holds dt_k on the intervals pair m spans (MintPy's B)."""
+    B = np.zeros((len(ref_idx), dt.size))
+    for m, (i, j) in enumerate(zip(ref_idx, sec_idx)):
+        B[m, i:j] = dt[i:j]
+    return B
+
+
 def solve_rates(phase: np.ndarray, weight: np.ndarray, ref_idx: np.ndarray, sec_idx: np.ndarray,
-                dt: np.ndarray) -> np.ndarray:
+                dt: np.ndarray, shared_min: int = 64) -> np.ndarray:
     """Least-squares interval rates for every pixel.
 
     Parameters
     ----------
     phase : (M, P) unwrapped phase of M pairs at P pixels, rad; NaN = not observed.
-    weight : (M, P) or (M, 1) observation weights (>= 0); NaN phases get weight 0.
+    weight : (M, P) per-pixel weights, or (M, 1) / (1, 1) weights shared by all pixels (>= 0).
     ref_idx, sec_idx : (M,) date indices of each pair (ref < sec).
     dt : (K,) interval lengths, years (K = number of dates - 1).
+    shared_min : with shared weights, pixels that have the same set of valid pairs share one
+        factorisation when at least this many of them do (one matrix product for the group);
+        the others go through the banded per-pixel solver.
 
     Returns
     -------
@@ -49,24 +61,66 @@ def solve_rates(phase: np.ndarray, weight: np.ndarray, ref_idx: np.ndarray, sec_
     """
     M, P = phase.shape
     K = dt.size
-    b = max(bandwidth(ref_idx, sec_idx), 0)
     ok = np.isfinite(phase)
-    w = np.where(ok, np.broadcast_to(weight, (M, P)), 0.0).astype(np.float64)
-    y = np.where(ok, phase, 0.0).astype(np.float64)
+    rates = np.empty((K, P))
+    todo = np.ones(P, dtype=bool)
+    weight = np.asarray(weight, dtype=np.float64)
+    if weight.shape in ((1, 1), (M, 1)) and P >= shared_min:
+        wvec = np.broadcast_to(weight, (M, 1))[:, 0]
+        B = design_matrix(ref_idx, sec_idx, dt)
+        packed = np.packbits(ok, axis=0)
+        keys = np.ascontiguousarray(packed.T).view(np.dtype((np.void, packed.shape[0]))).ravel()
+        _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+        order = np.argsort(inverse, kind="stable")
+        bounds = np.concatenate([[0], np.cumsum(counts)])
+        for g in np.flatnonzero(counts >= shared_min):
+            px = order[bounds[g]:bounds[g + 1]]
+            m = ok[:, px[0]]
+            Bw = B[m] * wvec[m, None]
+            N = B[m].T @ Bw
+            diag_max = N.diagonal().max()
+            N[np.diag_indices(K)] += RIDGE * (diag_max if diag_max > 0 else 1.0)
+            rhs = Bw.T @ phase[m][:, px].astype(np.float64)
+            rates[:, px] = scipy.linalg.solve(N, rhs, assume_a="pos", check_finite=False)
+            todo[px] = False
+    if todo.any():
+        idx = np.flatnonzero(todo) if not todo.all() else slice(None)
+        w = weight if weight.shape[1] == 1 else weight[:, idx]
+        rates[:, idx] = _solve_banded(phase[:, idx], ok[:, idx], w, ref_idx, sec_idx, dt)
+    return rates
+
+
+def _solve_banded(phase, ok, weight, ref_idx, sec_idx, dt) -> np.ndarray:
+    """Per-pixel normal equations, formed and solved in band storage, vectorised over pixels.
+
+    N[k, l] = dt_k dt_l * (sum of the weights of the pairs spanning both intervals k and l), and
+    (B^T W phi)_k = dt_k * (sum of w * phi over the pairs spanning k): the sums are accumulated in
+    place (one vector addition per pair and band entry) and scaled by the dt products once.
+    """
+    M, P = phase.shape
+    K = dt.size
+    b = max(bandwidth(ref_idx, sec_idx), 0)
+    # weights and weighted phase in float32 (half the memory traffic); sums accumulate in float64
+    if weight.shape[1] == 1:
+        w = ok.astype(np.float32) * np.broadcast_to(weight, (M, 1)).astype(np.float32)
+    else:
+        w = np.where(ok, weight, 0.0).astype(np.float32, copy=False)
+    wy = np.where(ok, w * phase, 0.0).astype(np.float32, copy=False)
     # Band storage: band[d, k] = N[k, k - d] (lower triangle), d = 0..b.
     band = np.zeros((b + 1, K, P))
     rhs = np.zeros((K, P))
     for m in range(M):
         i, j = int(ref_idx[m]), int(sec_idx[m])
-        wm = w[m]
-        wy = wm * y[m]
+        wm, wym = w[m], wy[m]
         for k in range(i, j):
-            rhs[k] += wy * dt[k]
-            for l in range(i, k + 1):  # noqa: E741
-                band[k - l, k] += wm * (dt[k] * dt[l])
+            rhs[k] += wym
+            for d in range(0, k - i + 1):
+                band[d, k] += wm
+    for d in range(b + 1):
+        band[d, d:] *= (dt[d:] * dt[: K - d])[:, None]
+    rhs *= dt[:, None]
     diag_max = band[0].max(axis=0)
-    ridge = RIDGE * np.where(diag_max > 0, diag_max, 1.0)
-    band[0] += ridge
+    band[0] += RIDGE * np.where(diag_max > 0, diag_max, 1.0)
     _band_cholesky_inplace(band)
     return _band_cholesky_solve(band, rhs)
 
@@ -112,13 +166,15 @@ def rates_to_series(rates: np.ndarray, dt: np.ndarray) -> np.ndarray:
 
 
 def temporal_coherence(phase: np.ndarray, series: np.ndarray, ref_idx, sec_idx) -> np.ndarray:
-    """|mean over valid pairs of exp(j * residual)| per pixel (Pepe & Lanari 2006; MintPy's)."""
-    model = series[sec_idx] - series[ref_idx]
-    res = phase - model
+    """|mean over valid pairs of exp(j * residual)| per pixel (Pepe & Lanari 2006; MintPy's).
+    Computed in float32 (a coherence, not a displacement: 1e-7 is plenty)."""
+    model = (series[sec_idx] - series[ref_idx]).astype(np.float32)
+    res = phase.astype(np.float32, copy=False) - model
     ok = np.isfinite(res)
     n = ok.sum(axis=0)
-    c = np.where(ok, np.cos(res), 0.0).sum(axis=0)
-    s = np.where(ok, np.sin(res), 0.0).sum(axis=0)
+    res[~ok] = 0.0
+    c = np.cos(res).sum(axis=0, dtype=np.float64) - (~ok).sum(axis=0)
+    s = np.sin(res).sum(axis=0, dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(n > 0, np.hypot(c, s) / np.maximum(n, 1), np.nan)
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
+from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 
 from lsid.errors import InputDataError
 
@@ -47,12 +47,40 @@ def components(reference_dates, secondary_dates) -> tuple[int, np.ndarray, np.nd
     return int(n), dates, labels
 
 
+def spanning_tree_pairs(table: pd.DataFrame) -> np.ndarray:
+    """Boolean mask of the pairs in a maximum spanning tree of the network: the most coherent pairs
+    that still connect every date (by temporal baseline when there is no coherence)."""
+    dates = np.union1d(table.reference_date.values, table.secondary_date.values)
+    i = np.searchsorted(dates, table.reference_date.values)
+    j = np.searchsorted(dates, table.secondary_date.values)
+    if table.mean_coherence.notna().all():
+        cost = 1.0 + 1e-6 - table.mean_coherence.to_numpy(float)  # high coherence = low cost
+    else:
+        cost = table.temporal_baseline_days.to_numpy(float)
+    cost = np.maximum(cost, 1e-9)
+    # keep the cheapest pair between any two dates, then the minimum spanning tree of the costs
+    best = {}
+    for m, (a, b, w) in enumerate(zip(i, j, cost)):
+        if (a, b) not in best or w < cost[best[(a, b)]]:
+            best[(a, b)] = m
+    idx = np.array(list(best.values()))
+    g = coo_matrix((cost[idx], (i[idx], j[idx])), shape=(dates.size, dates.size)).tocsr()
+    t = minimum_spanning_tree(g).tocoo()
+    edges = set(zip(t.row.tolist(), t.col.tolist())) | set(zip(t.col.tolist(), t.row.tolist()))
+    mask = np.zeros(len(table), dtype=bool)
+    for (a, b), m in best.items():
+        if (a, b) in edges:
+            mask[m] = True
+    return mask
+
+
 def select_network(
     stack: xr.Dataset,
     max_temporal_baseline_days: float | None = None,
     max_bperp_m: float | None = None,
     min_mean_coherence: float | None = None,
     min_valid_share: float = 0.0,
+    keep_spanning_tree: bool = True,
 ) -> tuple[xr.Dataset, pd.DataFrame]:
     """Keep the pairs within baseline thresholds and above a mean coherence.
 
@@ -63,6 +91,9 @@ def select_network(
     min_mean_coherence : drop pairs whose mean coherence is lower (needs ``coherence``); the paper
         keeps 216 ascending and 238 descending pairs this way.
     min_valid_share : drop pairs with a smaller share of valid (non-NaN) pixels.
+    keep_spanning_tree : keep, whatever the thresholds, the pairs of a maximum spanning tree of the
+        network by mean coherence (shortest temporal baseline without coherence), so that dropping
+        pairs never splits a connected network (MintPy's keepMinSpanTree).
 
     Returns
     -------
@@ -83,6 +114,13 @@ def select_network(
         reason[(table.mean_coherence < min_mean_coherence) & (reason == "")] = "coherence"
     reason[(table.valid_share <= min_valid_share) & (reason == "")] = "no valid pixels" if min_valid_share == 0 else "valid share"
     table["kept"] = reason == ""
+    table["kept_for_connectivity"] = False
+    if keep_spanning_tree and not table.kept.all():
+        tree = spanning_tree_pairs(table)
+        rescue = tree & ~table.kept.to_numpy()
+        table.loc[rescue, "kept"] = True
+        table.loc[rescue, "kept_for_connectivity"] = True
+        reason[rescue] = ""
     table["reason"] = reason
     kept = stack.isel(pair=np.flatnonzero(table.kept.values))
     if kept.sizes["pair"] == 0:

@@ -1,0 +1,48 @@
+"""Where a stage finds a track's data for an area of interest: the synthetic stacks of the run, or
+the user's files named in the AOI file's ``inputs`` section."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import xarray as xr
+
+from lsid.config import AOIConfig
+from lsid.errors import InputDataError
+
+ORBITS = ("ascending", "descending")
+
+
+def tracks(cfg: AOIConfig) -> list[str]:
+    """The tracks this area has data for."""
+    if cfg.synthetic:
+        return list(ORBITS)
+    return [o for o in ORBITS if getattr(cfg.inputs, o) is not None]
+
+
+def open_track(cfg: AOIConfig, orbit: str, run_dir: str | Path) -> xr.Dataset:
+    """A track's Stack (or, for a velocity GeoTIFF input, its velocity-only Deformation).
+
+    Synthetic areas: ``<run_dir>/stacks/<orbit>.nc``. Real areas: the ``inputs`` entry of the track.
+    """
+    if cfg.synthetic:
+        from lsid.io.contracts import open_stack
+
+        return open_stack(Path(run_dir) / "stacks" / f"{orbit}.nc")
+    spec = getattr(cfg.inputs, orbit)
+    if spec is None:
+        raise InputDataError(f"area {cfg.name} has no {orbit} input; add inputs.{orbit} to its AOI file")
+    if spec.format == "geotiff":
+        from lsid.io.geotiff import open_interferograms
+
+        return open_interferograms(spec.path, orbit=orbit, wavelength=spec.wavelength_m,
+                                   incidence=spec.incidence_deg, heading=spec.heading_deg)
+    if spec.format == "mintpy":
+        from lsid.io.mintpy import open_mintpy_stack
+
+        ds = open_mintpy_stack(spec.path)
+        ds.attrs["orbit"] = orbit
+        return ds
+    from lsid.io.geotiff import open_velocity
+
+    return open_velocity(spec.path, units=spec.velocity_units, orbit=orbit)
