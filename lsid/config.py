@@ -383,7 +383,7 @@ def load_aoi(path: str | Path, profile: str = "cpu", overrides: dict | None = No
         raise ConfigError(f"{path}: unknown profile(s) {bad} under 'profiles'; allowed: {', '.join(PROFILES)}")
     defaults = {"synth": SynthConfig().model_dump(mode="json")}
     inputs = raw.get("inputs") or {}
-    for orbit, spec in (inputs.items() if isinstance(inputs, dict) else []):
+    for spec in (inputs.values() if isinstance(inputs, dict) else []):
         if isinstance(spec, dict) and isinstance(spec.get("path"), str) and not Path(spec["path"]).is_absolute():
             spec["path"] = str((path.parent / spec["path"]).resolve())  # relative to the AOI file
     merged = deep_merge(defaults, raw)

@@ -237,3 +237,32 @@ def test_synthetic_stack_velocity_close_to_truth(smoke_run):
     fast = ok & (np.abs(true_v) > 20)
     if fast.any():
         assert np.corrcoef(d.velocity.values[fast], true_v[fast])[0, 1] > 0.7
+
+
+def test_same_answer_on_a_distributed_client():
+    from distributed import Client, LocalCluster
+
+    rng = np.random.default_rng(5)
+    n, ny, nx = 9, 40, 30
+    dates = _dates(n)
+    disp = rng.normal(0, 5, (n, ny, nx)).cumsum(axis=0)
+    nan = rng.random((len(_network(n, 3)), ny, nx)) < 0.1
+    st_ = _stack(disp, dates, _network(n, 3), nan)
+    local = invert(st_, reference_point=None, block=16)
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        remote = invert(st_, reference_point=None, block=16, client=client)
+    assert np.array_equal(local.displacement.values, remote.displacement.values, equal_nan=True)
+
+
+def test_deformation_written_by_the_stage_keeps_crs(smoke_aoi, smoke_run):
+    from lsid.io import open_netcdf
+    from lsid.sbas.stage import output_paths, run_track
+
+    summary = run_track(smoke_aoi, "ascending", smoke_run)
+    d = open_netcdf(output_paths(smoke_run, "ascending")["deformation"], chunks=None)
+    assert d.rio.crs.to_epsg() == 32647 and d.velocity.attrs["units"] == "mm/yr"
+    assert d.displacement.dims == ("time", "y", "x") and d.displacement.attrs["units"] == "mm"
+    assert summary["pairs_kept"] <= summary["pairs_total"] and 0 < summary["valid_share"] <= 1
+    again = run_track(smoke_aoi, "ascending", smoke_run)  # up to date: read back, not recomputed
+    assert again == summary

@@ -58,8 +58,15 @@ def check_stack(ds: xr.Dataset, source: str = "stack") -> xr.Dataset:
     return ds
 
 
-def open_stack(path, chunks="auto") -> xr.Dataset:
-    """Open a Stack NetCDF written by lsid and check its contract."""
-    from lsid.io.netcdf import open_netcdf
+def open_stack(path, chunks: dict | str | None = "tiles") -> xr.Dataset:
+    """Open a Stack NetCDF written by lsid and check its contract.
 
+    ``chunks="tiles"`` (default): lazily, every pair of each 256 x 256 tile of the file in one dask
+    chunk, the unit the SBAS inversion works on; ``None``: read everything into memory; anything
+    else is passed to xarray.
+    """
+    from lsid.io.netcdf import DISK_CHUNK, open_netcdf
+
+    if isinstance(chunks, str) and chunks == "tiles":
+        chunks = {"pair": -1, "y": DISK_CHUNK, "x": DISK_CHUNK}
     return check_stack(open_netcdf(path, chunks=chunks, what="Stack"), source=str(path))

@@ -72,7 +72,7 @@ def write_netcdf(ds: xr.Dataset, target: str | Path, encoding: dict | None = Non
     share work (phase and coherence of one pair) are computed together, once.
     """
     import netCDF4
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # plain bars: tqdm.auto needs ipywidgets inside notebooks
 
     target = Path(target)
     enc = default_encoding(ds, compress=compress)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import warnings
 
-import dask
+
 import dask.array as da
 import numpy as np
 import xarray as xr
@@ -32,7 +32,11 @@ COHERENCE_CLIP = (0.05, 0.995)
 #: Default threshold of temporal coherence for a reliable pixel (MintPy's default 0.7).
 MIN_TEMPORAL_COHERENCE = 0.7
 #: Output layers after the N displacement dates in a block.
-_EXTRA = ("velocity", "velocity_std", "temporal_coherence", "n_pairs", "n_unspanned")
+_EXTRA = ("velocity", "velocity_std", "temporal_coherence", "n_pairs", "n_unspanned", "mean_coherence")
+#: Local dask scheduler of the inversion (blocks on threads; see benchmarks/sbas.py for how they scale).
+SCHEDULER = "threads"
+#: Blocks examined to choose the pixel all interferograms are referred to (``reference_point="auto"``).
+REFERENCE_SAMPLE_BLOCKS = 24
 
 
 def phase_variance(coherence: np.ndarray, looks: int) -> np.ndarray:
@@ -70,7 +74,12 @@ def _block(phase, coh, *, ref_idx, sec_idx, dt, t_years, to_mm, kind, looks):
     disp = series * to_mm
     vel, vstd = kernels.linear_velocity(disp, t_years)
     dead = n_pairs == 0
-    out = np.concatenate([disp, vel[None], vstd[None], tcoh[None], n_pairs[None], n_unspanned[None]])
+    if c is None:
+        mcoh = np.full(P, np.nan)
+    else:
+        with np.errstate(invalid="ignore"):
+            mcoh = np.where(ok, c, 0).sum(axis=0, dtype=np.float64) / np.maximum(n_pairs, 1)
+    out = np.concatenate([disp, vel[None], vstd[None], tcoh[None], n_pairs[None], n_unspanned[None], mcoh[None]])
     out[: disp.shape[0] + 3, dead] = np.nan
     return out.reshape(-1, ny, nx).astype(np.float32)
 
@@ -149,11 +158,9 @@ def invert(
     phase = as_dask(stack.unwrapped_phase)
     # Every unwrapped interferogram carries its own constant (the unwrapper's reference): refer all of
     # them to one pixel, valid in every pair, before the inversion (as MintPy's reference_point step).
-    all_valid = da.isfinite(phase).all(axis=0).compute()
-    coh_mean = np.asarray(stack.coherence.mean("pair").values) if has_coh else None
     ref_rc = None
     if reference_point is not None:
-        ref_rc = _pre_reference_pixel(stack, reference_point, all_valid, coh_mean)
+        ref_rc = _pre_reference_pixel(stack, reference_point, block)
         phase = phase - phase[:, ref_rc[0], ref_rc[1]].compute()[:, None, None]
     if weight != "no":
         arr = da.map_blocks(_block_with_coherence, phase, as_dask(stack.coherence), chunks=chunks,
@@ -162,13 +169,16 @@ def invert(
         arr = da.map_blocks(_block_no_coherence, phase, chunks=chunks, dtype=np.float32, **kw)
     if client is not None:
         out = client.compute(arr).result()
-    elif progress:
-        from tqdm.dask import TqdmCallback
+    else:  # blocks land straight in one preallocated array: the result is held once, not twice
+        out = np.empty(arr.shape, dtype=np.float32)
+        if progress:
+            from tqdm import tqdm
+            from tqdm.dask import TqdmCallback
 
-        with TqdmCallback(desc=f"SBAS {stack.attrs.get('orbit', '')} ({M} pairs, {N} dates)"):
-            out = arr.compute(scheduler="threads")
-    else:
-        out = arr.compute(scheduler="threads")
+            with TqdmCallback(desc=f"SBAS {stack.attrs.get('orbit', '')} ({M} pairs, {N} dates)", tqdm_class=tqdm):
+                da.store(arr, out, lock=False, scheduler=SCHEDULER)
+        else:
+            da.store(arr, out, lock=False, scheduler=SCHEDULER)
     disp = out[:N]
     extra = dict(zip(_EXTRA, out[N:]))
     tcoh = extra["temporal_coherence"]
@@ -179,7 +189,7 @@ def invert(
         rd = np.datetime64(reference_date, "D")
         if rd not in dates:
             raise InputDataError(f"reference_date {rd} is not an acquisition date ({dates[0]} .. {dates[-1]})")
-        disp -= disp[int(np.searchsorted(dates, rd))]
+        disp -= disp[int(np.searchsorted(dates, rd))].copy()
     else:
         rd = dates[0]
     ds = xr.Dataset(
@@ -212,33 +222,51 @@ def invert(
     if ref_rc is None:
         return ds
     if isinstance(reference_point, str):  # move the datum to a stable spot (exact: the model is linear)
-        ref_rc = auto_reference_point(ds, coh_mean, all_valid)
+        mcoh = extra["mean_coherence"]  # NaN when the coherence was not read (weight="no")
+        ref_rc = auto_reference_point(ds, mcoh if np.isfinite(mcoh).any() else None, n_pairs == M)
     return _refer(ds, *ref_rc)
 
 
-def _pre_reference_pixel(stack, point, all_valid, coh_mean) -> tuple[int, int]:
-    """Row and column of the pixel the interferograms are referred to before the inversion."""
+def _pre_reference_pixel(stack, point, block: int) -> tuple[int, int]:
+    """Row and column of the pixel the interferograms are referred to before the inversion.
+
+    ``"auto"``: among a sample of blocks spread over the scene (not the whole stack: one extra read
+    of a few percent of the data), the pixel valid in every pair with the highest mean coherence.
+    """
+    M, ny, nx = stack.unwrapped_phase.shape
     if isinstance(point, str):
         if point != "auto":
             raise ValueError(f"reference_point must be 'auto', (x, y) or None, got {point!r}")
-        if not all_valid.any():
+        rows, cols = np.arange(0, ny, block), np.arange(0, nx, block)
+        starts = [(r, c) for r in rows for c in cols]
+        step = max(1, len(starts) // REFERENCE_SAMPLE_BLOCKS)
+        best, best_rc = -np.inf, None
+        for r0, c0 in starts[step // 2::step]:
+            win = dict(y=slice(r0, r0 + block), x=slice(c0, c0 + block))
+            ph = np.asarray(stack.unwrapped_phase.isel(**win).values)
+            valid = np.isfinite(ph).all(axis=0)
+            if not valid.any():
+                continue
+            if "coherence" in stack:
+                score = np.nan_to_num(np.asarray(stack.coherence.isel(**win).values).mean(axis=0), nan=-1.0)
+                score = np.where(valid, score, -np.inf)
+            else:  # without coherence: the valid pixel nearest the block centre
+                rr, cc = np.mgrid[: valid.shape[0], : valid.shape[1]]
+                score = np.where(valid, -np.hypot(rr - valid.shape[0] / 2, cc - valid.shape[1] / 2), -np.inf)
+            k = int(np.argmax(score))
+            if score.flat[k] > best:
+                best, best_rc = score.flat[k], (r0 + k // valid.shape[1], c0 + k % valid.shape[1])
+        if best_rc is None:
             raise InputDataError("no pixel is valid in every interferogram, so none can serve as reference point: "
                                  "drop the pairs with few valid pixels (select_network(min_valid_share=...))")
-        if coh_mean is not None:
-            score = np.where(all_valid, coh_mean, -np.inf)
-        else:  # the valid pixel nearest the middle of the valid area
-            rr, cc = np.nonzero(all_valid)
-            score = np.full(all_valid.shape, -np.inf)
-            score[rr, cc] = -np.hypot(rr - np.median(rr), cc - np.median(cc))
-        r, c = np.unravel_index(int(np.argmax(score)), score.shape)
-        return int(r), int(c)
+        return int(best_rc[0]), int(best_rc[1])
     x, y = point
     xs, ys = stack.x.values, stack.y.values
     if not ((min(xs[0], xs[-1]) <= x <= max(xs[0], xs[-1])) and (min(ys[0], ys[-1]) <= y <= max(ys[0], ys[-1]))):
         raise InputDataError(f"reference point ({x}, {y}) is outside the scene (x {xs.min()}..{xs.max()}, "
                              f"y {ys.min()}..{ys.max()}): give a point inside it, or reference_point='auto'")
     c, r = int(np.argmin(np.abs(xs - x))), int(np.argmin(np.abs(ys - y)))
-    if not all_valid[r, c]:
+    if not np.isfinite(np.asarray(stack.unwrapped_phase[:, r, c].values)).all():
         raise InputDataError(f"reference point ({x}, {y}) falls on a pixel that is not valid in every "
                              f"interferogram: pick a coherent pixel or reference_point='auto'")
     return r, c
@@ -265,9 +293,11 @@ def auto_reference_point(ds: xr.Dataset, coherence: np.ndarray | None = None,
 
 
 def _refer(ds: xr.Dataset, r: int, c: int) -> xr.Dataset:
-    ds = ds.copy()
-    ds["displacement"] = ds.displacement - ds.displacement.values[:, r, c][:, None, None]
-    ds["velocity"] = ds.velocity - float(ds.velocity.values[r, c])
+    """Refer displacement and velocity to pixel (r, c), in place (no copy of the series)."""
+    disp = ds.displacement.values
+    disp -= disp[:, r, c].copy()[:, None, None]
+    vel = ds.velocity.values
+    vel -= vel[r, c]
     ds.attrs.update({"reference_row": int(r), "reference_col": int(c), "reference_x": float(ds.x.values[c]),
                      "reference_y": float(ds.y.values[r])})
     return ds
@@ -281,4 +311,4 @@ def set_reference_point(ds: xr.Dataset, x: float, y: float) -> xr.Dataset:
     if not bool(ds.valid.values[r, c]):
         raise InputDataError(f"reference point ({x}, {y}) falls on an unreliable pixel (temporal coherence "
                              f"{float(ds.temporal_coherence.values[r, c]):.2f}): pick a coherent, stable pixel")
-    return _refer(ds, r, c)
+    return _refer(ds.copy(deep=True), r, c)

@@ -68,20 +68,26 @@ def solve_rates(phase: np.ndarray, weight: np.ndarray, ref_idx: np.ndarray, sec_
     if weight.shape in ((1, 1), (M, 1)) and P >= shared_min:
         wvec = np.broadcast_to(weight, (M, 1))[:, 0]
         B = design_matrix(ref_idx, sec_idx, dt)
-        packed = np.packbits(ok, axis=0)
-        keys = np.ascontiguousarray(packed.T).view(np.dtype((np.void, packed.shape[0]))).ravel()
-        _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-        order = np.argsort(inverse, kind="stable")
-        bounds = np.concatenate([[0], np.cumsum(counts)])
-        for g in np.flatnonzero(counts >= shared_min):
-            px = order[bounds[g]:bounds[g + 1]]
+        full = ok.all(axis=0)
+        groups = [np.flatnonzero(full)] if full.sum() >= shared_min else []
+        rest = np.flatnonzero(~full)
+        if rest.size >= shared_min:  # group the other pixels by their set of valid pairs
+            packed = np.packbits(ok[:, rest], axis=0)
+            keys = np.ascontiguousarray(packed.T).view(np.dtype((np.void, packed.shape[0]))).ravel()
+            _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+            order = np.argsort(inverse, kind="stable")
+            bounds = np.concatenate([[0], np.cumsum(counts)])
+            groups += [rest[order[bounds[g]:bounds[g + 1]]] for g in np.flatnonzero(counts >= shared_min)]
+        for px in groups:
             m = ok[:, px[0]]
             Bw = B[m] * wvec[m, None]
             N = B[m].T @ Bw
             diag_max = N.diagonal().max()
             N[np.diag_indices(K)] += RIDGE * (diag_max if diag_max > 0 else 1.0)
-            rhs = Bw.T @ phase[m][:, px].astype(np.float64)
-            rates[:, px] = scipy.linalg.solve(N, rhs, assume_a="pos", check_finite=False)
+            # one (K x M) solution operator for the group, applied as a float32 matrix product
+            G = scipy.linalg.solve(N, Bw.T, assume_a="pos", check_finite=False).astype(np.float32)
+            sel = phase[:, px] if m.all() else phase[np.ix_(m, px)]
+            rates[:, px] = G @ sel.astype(np.float32, copy=False)
             todo[px] = False
     if todo.any():
         idx = np.flatnonzero(todo) if not todo.all() else slice(None)
@@ -168,12 +174,13 @@ def rates_to_series(rates: np.ndarray, dt: np.ndarray) -> np.ndarray:
 def temporal_coherence(phase: np.ndarray, series: np.ndarray, ref_idx, sec_idx) -> np.ndarray:
     """|mean over valid pairs of exp(j * residual)| per pixel (Pepe & Lanari 2006; MintPy's).
     Computed in float32 (a coherence, not a displacement: 1e-7 is plenty)."""
-    model = (series[sec_idx] - series[ref_idx]).astype(np.float32)
-    res = phase.astype(np.float32, copy=False) - model
-    ok = np.isfinite(res)
-    n = ok.sum(axis=0)
-    res[~ok] = 0.0
-    c = np.cos(res).sum(axis=0, dtype=np.float64) - (~ok).sum(axis=0)
+    s32 = series.astype(np.float32)
+    res = phase.astype(np.float32, copy=False) - s32[sec_idx]
+    res += s32[ref_idx]
+    bad = np.isnan(res)
+    n = res.shape[0] - bad.sum(axis=0)
+    res[bad] = 0.0
+    c = np.cos(res).sum(axis=0, dtype=np.float64) - (res.shape[0] - n)
     s = np.sin(res).sum(axis=0, dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(n > 0, np.hypot(c, s) / np.maximum(n, 1), np.nan)

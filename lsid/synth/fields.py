@@ -11,6 +11,12 @@ from __future__ import annotations
 import numpy as np
 
 
+def smoothstep(e0: float, e1: float, x):
+    """Cubic Hermite step: 0 below ``e0``, 1 above ``e1`` (``e1 < e0`` gives the falling step)."""
+    t = np.clip((np.asarray(x) - e0) / (e1 - e0), 0.0, 1.0)
+    return t * t * (3 - 2 * t)
+
+
 def power_law_field(
     shape: tuple[int, int],
     beta: float,

@@ -39,7 +39,7 @@ import scipy.ndimage
 from lsid.constants import DAYS_PER_YEAR, MM_PER_M, WET_SEASON_MONTHS
 from lsid.geometry import layover_shadow, local_incidence_deg, los_azimuth_deg, los_unit_vector
 from lsid.synth.acquisitions import acquisition_dates, perpendicular_baselines, small_baseline_pairs
-from lsid.synth.fields import power_law_field
+from lsid.synth.fields import power_law_field, smoothstep
 from lsid.synth.scene import STREAMS, Scene, rng_for
 
 log = logging.getLogger(__name__)
@@ -55,11 +55,6 @@ S1_CRITICAL_BASELINE_M = 5000.0
 SNOW_MONTHS = (12, 1, 2, 3)
 #: Largest phase noise standard deviation: that of a uniform phase on (-pi, pi].
 MAX_NOISE_STD_RAD = np.pi / np.sqrt(3.0)
-
-
-def _smoothstep(e0, e1, x):
-    t = np.clip((x - e0) / (e1 - e0), 0.0, 1.0)
-    return t * t * (3 - 2 * t)
 
 
 class OrbitSimulator:
@@ -132,7 +127,7 @@ class OrbitSimulator:
         lay, sha = layover_shadow(t.slope, t.aspect, self.incidence, self.ocfg.heading_deg)
         li = local_incidence_deg(t.slope, t.aspect, self.incidence, self.ocfg.heading_deg)
         # Geometric factor: foreshortening near layover (small local incidence) and grazing near shadow.
-        g_geom = np.sqrt(_smoothstep(3.0, 25.0, li) * _smoothstep(88.0, 70.0, li))
+        g_geom = np.sqrt(smoothstep(3.0, 25.0, li) * smoothstep(88.0, 70.0, li))
         dead = t.water | lay | sha
         v = t.vegetation
         return {
@@ -140,7 +135,7 @@ class OrbitSimulator:
             "g0": ((1 - v) * c.bare_gamma0 + v * c.vegetation_gamma0).astype(np.float32),
             "ginf": ((1 - v) * c.bare_gamma_inf + v * c.vegetation_gamma_inf).astype(np.float32),
             "tau": np.exp((1 - v) * np.log(c.bare_tau_days) + v * np.log(c.vegetation_tau_days)).astype(np.float32),
-            "snow": _smoothstep(c.snow_line_m - 150, c.snow_line_m + 150, t.dem).astype(np.float32),
+            "snow": smoothstep(c.snow_line_m - 150, c.snow_line_m + 150, t.dem).astype(np.float32),
             "dead": dead,
             "layover": lay,
             "shadow": sha,

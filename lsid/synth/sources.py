@@ -24,6 +24,7 @@ from shapely.geometry import Polygon
 
 from lsid.config import DistractorsConfig, LandslidesConfig
 from lsid.constants import DAYS_PER_YEAR
+from lsid.synth.fields import smoothstep
 from lsid.synth.grid import Grid
 from lsid.synth.terrain import Terrain
 
@@ -61,11 +62,6 @@ class Source:
     @property
     def is_landslide(self) -> bool:
         return self.kind in LANDSLIDE_KINDS
-
-
-def _smoothstep(e0, e1, x):
-    t = np.clip((x - e0) / (e1 - e0), 0.0, 1.0)
-    return t * t * (3 - 2 * t)
 
 
 def _cumulative_history(rate: np.ndarray, scale_mm_yr: float) -> Callable[[np.ndarray], np.ndarray]:
@@ -108,7 +104,7 @@ def _star_weight(grid: Grid, rows, cols, cx, cy, half_len, half_wid, azimuth_deg
     w = dx * np.cos(az) - dy * np.sin(az)
     phi = np.arctan2(w, u)
     rho = np.hypot(u, w) / _radius(phi, half_len, half_wid, harm)
-    return (1.0 - _smoothstep(inner, 1.0, rho)).astype(np.float32)
+    return (1.0 - smoothstep(inner, 1.0, rho)).astype(np.float32)
 
 
 def _mean_plane(terrain: Terrain, rows, cols, mask):
@@ -320,7 +316,7 @@ def _bowl_weight(grid, poly, inner=0.2):
     inside = shapely.contains_xy(poly, X, Y)
     d_centre = np.hypot(X - c.x, Y - c.y)
     rho = np.where(inside, d_centre / np.maximum(d_centre + d_edge, 1e-9), 1.0)
-    return rows, cols, (1.0 - _smoothstep(inner, 1.0, rho)).astype(np.float32)
+    return rows, cols, (1.0 - smoothstep(inner, 1.0, rho)).astype(np.float32)
 
 
 def place_distractors(

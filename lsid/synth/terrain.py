@@ -20,7 +20,7 @@ from shapely.geometry import LineString, Point, Polygon
 
 from lsid.config import TerrainConfig
 from lsid.geometry import slope_aspect
-from lsid.synth.fields import power_law_field
+from lsid.synth.fields import power_law_field, smoothstep
 from lsid.synth.grid import Grid
 
 #: River channel half-width below the dam, m.
@@ -54,11 +54,6 @@ def _smooth_min(a, b, k):
     """Smooth minimum of two surfaces (log-sum-exp), m; equals min(a, b) far from where they cross."""
     m = np.minimum(a, b)
     return m - k * np.log1p(np.exp(-np.abs(a - b) / k))
-
-
-def _smoothstep(e0, e1, x):
-    t = np.clip((x - e0) / (e1 - e0), 0.0, 1.0)
-    return t * t * (3 - 2 * t)
 
 
 def make_terrain(cfg: TerrainConfig, grid: Grid, rng: np.random.Generator) -> Terrain:
@@ -127,7 +122,7 @@ def make_terrain(cfg: TerrainConfig, grid: Grid, rng: np.random.Generator) -> Te
     if cfg.roughness_m > 0:
         rough = power_law_field((ny, nx), cfg.roughness_beta, rng, p, outer_scale_m=12_000.0, dtype=np.float64)
         height_share = np.clip((z - bed2d) / relief, 0, 1)
-        z = z + cfg.roughness_m * (0.15 + 0.85 * height_share) * rough * _smoothstep(0, 300, d)
+        z = z + cfg.roughness_m * (0.15 + 0.85 * height_share) * rough * smoothstep(0, 300, d)
 
     # Dam and reservoir (upstream = north of the dam), river channel downstream.
     y_dam = grid.y[0] - cfg.dam_position * height
@@ -161,7 +156,7 @@ def make_terrain(cfg: TerrainConfig, grid: Grid, rng: np.random.Generator) -> Te
         if any(poly.buffer(200).intersects(t) for t in terraces):
             continue
         rho = np.hypot((X - cx) / half_across, (Y - yt) / half_along)
-        w = 1.0 - _smoothstep(0.75, 1.15, rho)
+        w = 1.0 - smoothstep(0.75, 1.15, rho)
         plane = cfg.reservoir_level_m + h_t + side * (X - cx) * np.tan(np.deg2rad(2.5))  # tilts to the river
         z = np.where(w > 0, w * plane + (1 - w) * z, z)
         terraces.append(poly)
