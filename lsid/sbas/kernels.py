@@ -84,10 +84,11 @@ def solve_rates(phase: np.ndarray, weight: np.ndarray, ref_idx: np.ndarray, sec_
             N = B[m].T @ Bw
             diag_max = N.diagonal().max()
             N[np.diag_indices(K)] += RIDGE * (diag_max if diag_max > 0 else 1.0)
-            # one (K x M) solution operator for the group, applied as a float32 matrix product
-            G = scipy.linalg.solve(N, Bw.T, assume_a="pos", check_finite=False).astype(np.float32)
+            # one (K x M) solution operator for the group, applied as one matrix product (float64:
+            # in float32 the rounding of large unwrapped phases adds up to 0.1 mm over the series)
+            G = scipy.linalg.solve(N, Bw.T, assume_a="pos", check_finite=False)
             sel = phase[:, px] if m.all() else phase[np.ix_(m, px)]
-            rates[:, px] = G @ sel.astype(np.float32, copy=False)
+            rates[:, px] = G @ sel.astype(np.float64)
             todo[px] = False
     if todo.any():
         idx = np.flatnonzero(todo) if not todo.all() else slice(None)
