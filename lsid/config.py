@@ -314,14 +314,25 @@ def deep_merge(base: dict, override: dict) -> dict:
     return out
 
 
+def _model_of(annotation) -> type[BaseModel] | None:
+    """The pydantic model inside an annotation (``Model`` or ``Model | None``), if any."""
+    import typing
+
+    for cand in (annotation, *typing.get_args(annotation)):
+        if isinstance(cand, type) and issubclass(cand, BaseModel):
+            return cand
+    return None
+
+
 def _allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:
     """Field names allowed at ``loc`` (a pydantic error location) in ``model``."""
     current: Any = model
     for part in loc[:-1]:
         field = current.model_fields.get(part) if isinstance(part, str) else None
-        if field is None or not (isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)):
+        sub = _model_of(field.annotation) if field is not None else None
+        if sub is None:
             return []
-        current = field.annotation
+        current = sub
     return sorted(current.model_fields)
 
 

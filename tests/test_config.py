@@ -115,3 +115,16 @@ def test_digest_changes_with_parameters(tmp_path):
     data["seed"] = 7
     b = load_aoi(_write(tmp_path, data), "smoke")
     assert a.digest() != b.digest() and a.digest() == load_aoi(AOI, "smoke").digest()
+
+
+def test_real_area_needs_inputs_and_names_input_keys(tmp_path):
+    data = _base()
+    data["synthetic"] = False
+    with pytest.raises(ConfigError, match="needs 'inputs'"):
+        load_aoi(_write(tmp_path, data), "cpu")
+    data["inputs"] = {"ascending": {"format": "geotiff", "path": "ifgs", "wavelenght_m": 0.05}}
+    with pytest.raises(ConfigError, match="inputs.ascending.wavelenght_m.*wavelength_m"):
+        load_aoi(_write(tmp_path, data), "cpu")
+    data["inputs"]["ascending"].pop("wavelenght_m")
+    aoi = load_aoi(_write(tmp_path, data), "cpu")
+    assert aoi.inputs.ascending.path == str((tmp_path / "ifgs").resolve())  # relative to the AOI file

@@ -41,19 +41,20 @@ REFERENCE_SAMPLE_BLOCKS = 24
 
 def phase_variance(coherence: np.ndarray, looks: int) -> np.ndarray:
     """Phase variance (rad^2) of a multilooked interferogram from its coherence: the Cramer-Rao bound
-    ``(1 - g^2) / (2 L g^2)`` (Rodriguez & Martin 1992), with ``g`` clipped to COHERENCE_CLIP."""
+    ``(1 - g^2) / (2 L g^2)`` (Rodriguez & Martin 1992), with ``g`` clipped to COHERENCE_CLIP.
+    Computed in the input's floating type (float32 stays float32)."""
     g = np.clip(coherence, *COHERENCE_CLIP)
-    return (1.0 - g**2) / (2.0 * looks * g**2)
+    g2 = g * g
+    return (1.0 - g2) / ((2.0 * looks) * g2)
 
 
 def _weights(coh, kind: str, looks: int):
     if kind == "no" or coh is None:
         return np.ones((1, 1))  # shared by all pixels: pixels with the same valid pairs share one solve
-    g = np.clip(coh.astype(np.float32, copy=False), *COHERENCE_CLIP)
+    coh = coh.astype(np.float32, copy=False)
     if kind == "coh":
-        return g
-    g2 = g * g
-    return (2.0 * looks) * g2 / (1.0 - g2)  # 1 / phase_variance(g, looks), in float32
+        return np.clip(coh, *COHERENCE_CLIP)
+    return 1.0 / phase_variance(coh, looks)
 
 
 def _block(phase, coh, *, ref_idx, sec_idx, dt, t_years, to_mm, kind, looks):
@@ -82,10 +83,6 @@ def _block(phase, coh, *, ref_idx, sec_idx, dt, t_years, to_mm, kind, looks):
     out = np.concatenate([disp, vel[None], vstd[None], tcoh[None], n_pairs[None], n_unspanned[None], mcoh[None]])
     out[: disp.shape[0] + 3, dead] = np.nan
     return out.reshape(-1, ny, nx).astype(np.float32)
-
-
-def _block_with_coherence(phase, coh, **kw):
-    return _block(phase, coh, **kw)
 
 
 def _block_no_coherence(phase, **kw):
@@ -163,7 +160,7 @@ def invert(
         ref_rc = _pre_reference_pixel(stack, reference_point, block)
         phase = phase - phase[:, ref_rc[0], ref_rc[1]].compute()[:, None, None]
     if weight != "no":
-        arr = da.map_blocks(_block_with_coherence, phase, as_dask(stack.coherence), chunks=chunks,
+        arr = da.map_blocks(_block, phase, as_dask(stack.coherence), chunks=chunks,
                             dtype=np.float32, **kw)
     else:
         arr = da.map_blocks(_block_no_coherence, phase, chunks=chunks, dtype=np.float32, **kw)
