@@ -4,6 +4,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -52,15 +54,22 @@ from lsid.synth.grid import Grid
 logging.basicConfig(level=logging.WARNING)
 cfg = load_aoi(aoi, profile)
 run_dir = cfg.run_dir(run_root)
-paths = generate(cfg, run_dir, progress=False)  # no-op when `lsid run` has already made this exact area
-grid = Grid.from_config(cfg.synth.grid)
-w, s, e, n = grid.lonlat_bounds()
-display(Markdown(
-    f"**Area:** {cfg.title} — profile `{profile}`, seed {cfg.seed}. "
-    f"Grid {grid.shape[0]} × {grid.shape[1]} pixels of {grid.pixel_size_m:g} m "
-    f"({grid.shape[1] * grid.pixel_size_m / 1000:.1f} km × {grid.shape[0] * grid.pixel_size_m / 1000:.1f} km) in "
-    f"{cfg.synth.grid.crs}, covering {s:.3f}°–{n:.3f}° N, {w:.3f}°–{e:.3f}° E. Outputs: `{run_dir}`."
-))
+if not cfg.synthetic:  # a user's area: describe its data; the synthetic-area sections below are skipped
+    from lsid.io.aoi import open_track, tracks
+
+    display(Markdown(f"**Area:** {cfg.title or cfg.name}: the user's data (not synthetic), from the AOI file's `inputs`."))
+    display(table_acquisitions(stacks={o: open_track(cfg, o, run_dir) for o in tracks(cfg)}))
+    display(Markdown("*The rest of this chapter describes the synthetic area and is skipped.*"))
+else:
+    paths = generate(cfg, run_dir, progress=False)  # no-op when `lsid run` has already made this exact area
+    grid = Grid.from_config(cfg.synth.grid)
+    w, s, e, n = grid.lonlat_bounds()
+    display(Markdown(
+        f"**Area:** {cfg.title} — profile `{profile}`, seed {cfg.seed}. "
+        f"Grid {grid.shape[0]} × {grid.shape[1]} pixels of {grid.pixel_size_m:g} m "
+        f"({grid.shape[1] * grid.pixel_size_m / 1000:.1f} km × {grid.shape[0] * grid.pixel_size_m / 1000:.1f} km) in "
+        f"{cfg.synth.grid.crs}, covering {s:.3f}°–{n:.3f}° N, {w:.3f}°–{e:.3f}° E. Outputs: `{run_dir}`."
+    ))
 
 # %% [markdown]
 # ## The area (Fig. 1 analogue)
@@ -71,30 +80,32 @@ display(Markdown(
 # deformation that is not a landslide.
 
 # %%
-fig = fig_study_area(run_dir)
-plt.show()
+if cfg.synthetic:
+    fig = fig_study_area(run_dir)
+    plt.show()
 
 # %% tags=["hide-input"]
-slides = gpd.read_file(paths["landslides"])
-distractors = gpd.read_file(paths["distractors"])
-bodies = slides[slides.kind != "reactivated"]
-summary = pd.DataFrame({
-    "count": [len(bodies), int((slides.kind == "reactivated").sum()), len(distractors)],
-    "smallest (m)": [bodies.length_m.min(), slides[slides.kind == "reactivated"].length_m.min(), np.nan],
-    "largest (m)": [bodies.length_m.max(), slides[slides.kind == "reactivated"].length_m.max(), np.nan],
-    "rate min (mm/yr)": [bodies.rate_mm_yr.min(), slides[slides.kind == "reactivated"].rate_mm_yr.min(),
-                         distractors.rate_mm_yr.min() if len(distractors) else np.nan],
-    "rate max (mm/yr)": [bodies.rate_mm_yr.max(), slides[slides.kind == "reactivated"].rate_mm_yr.max(),
-                         distractors.rate_mm_yr.max() if len(distractors) else np.nan],
-}, index=["landslide bodies", "reactivated parts", "distractors (not landslides)"])
-display(summary.round(1))
-vis = pd.crosstab(slides.visible_ascending.map({True: "seen", False: "nearly invisible"}),
-                  slides.visible_descending.map({True: "seen", False: "nearly invisible"}))
-vis.index.name, vis.columns.name = "ascending", "descending"
-display(Markdown("**Which track sees which landslide** (|LOS velocity| ≥ 5 mm/yr at the body's core). "
-                 "Motion along the slope projects differently on each line of sight, so some bodies "
-                 "are nearly invisible in one track — the reason the paper fuses both."))
-display(vis)
+if cfg.synthetic:
+    slides = gpd.read_file(paths["landslides"])
+    distractors = gpd.read_file(paths["distractors"])
+    bodies = slides[slides.kind != "reactivated"]
+    summary = pd.DataFrame({
+        "count": [len(bodies), int((slides.kind == "reactivated").sum()), len(distractors)],
+        "smallest (m)": [bodies.length_m.min(), slides[slides.kind == "reactivated"].length_m.min(), np.nan],
+        "largest (m)": [bodies.length_m.max(), slides[slides.kind == "reactivated"].length_m.max(), np.nan],
+        "rate min (mm/yr)": [bodies.rate_mm_yr.min(), slides[slides.kind == "reactivated"].rate_mm_yr.min(),
+                             distractors.rate_mm_yr.min() if len(distractors) else np.nan],
+        "rate max (mm/yr)": [bodies.rate_mm_yr.max(), slides[slides.kind == "reactivated"].rate_mm_yr.max(),
+                             distractors.rate_mm_yr.max() if len(distractors) else np.nan],
+    }, index=["landslide bodies", "reactivated parts", "distractors (not landslides)"])
+    display(summary.round(1))
+    vis = pd.crosstab(slides.visible_ascending.map({True: "seen", False: "nearly invisible"}),
+                      slides.visible_descending.map({True: "seen", False: "nearly invisible"}))
+    vis.index.name, vis.columns.name = "ascending", "descending"
+    display(Markdown("**Which track sees which landslide** (|LOS velocity| ≥ 5 mm/yr at the body's core). "
+                     "Motion along the slope projects differently on each line of sight, so some bodies "
+                     "are nearly invisible in one track — the reason the paper fuses both."))
+    display(vis)
 
 # %% [markdown]
 # ## The data (Table 1 analogue)
@@ -104,10 +115,11 @@ display(vis)
 # a laptop; the `paper` profile uses the paper's 88 and 160.
 
 # %%
-ours = table_acquisitions(run_dir)
-display(ours)
-display(Markdown("*Paper (Dong et al. 2026, Table 1):*"))
-display(PAPER_TABLE1)
+if cfg.synthetic:
+    ours = table_acquisitions(run_dir)
+    display(ours)
+    display(Markdown("*Paper (Dong et al. 2026, Table 1):*"))
+    display(PAPER_TABLE1)
 
 # %% [markdown]
 # ## What an interferogram looks like
@@ -118,22 +130,23 @@ display(PAPER_TABLE1)
 # the phase is missing (grey) on water, in layover and shadow, and where coherence is too low.
 
 # %% tags=["hide-input"]
-scene = Scene.build(cfg)
-components, titles = {}, {}
-for orbit in ("ascending", "descending"):
-    sim = OrbitSimulator(scene, orbit)
-    span = (sim.secondary_dates - sim.reference_dates).astype(int)
-    k = int(np.argmin(np.abs(span - 48)))  # a typical short pair
-    components[orbit] = sim.pair_components(k)
-    titles[orbit] = f"{orbit}\n{sim.reference_dates[k]} → {sim.secondary_dates[k]}"
-extent = [grid.bounds[0], grid.bounds[2], grid.bounds[1], grid.bounds[3]]
-fig = fig_interferograms(components, extent, titles)
-plt.show()
-rows = []
-for orbit, c in components.items():
-    rows.append({"track": orbit, **{f"std {k} (rad)": float(np.nanstd(v)) for k, v in c.items() if k != "coherence"},
-                 "NaN share": float(np.isnan(c["total"]).mean())})
-display(pd.DataFrame(rows).set_index("track").round(2))
+if cfg.synthetic:
+    scene = Scene.build(cfg)
+    components, titles = {}, {}
+    for orbit in ("ascending", "descending"):
+        sim = OrbitSimulator(scene, orbit)
+        span = (sim.secondary_dates - sim.reference_dates).astype(int)
+        k = int(np.argmin(np.abs(span - 48)))  # a typical short pair
+        components[orbit] = sim.pair_components(k)
+        titles[orbit] = f"{orbit}\n{sim.reference_dates[k]} → {sim.secondary_dates[k]}"
+    extent = [grid.bounds[0], grid.bounds[2], grid.bounds[1], grid.bounds[3]]
+    fig = fig_interferograms(components, extent, titles)
+    plt.show()
+    rows = []
+    for orbit, c in components.items():
+        rows.append({"track": orbit, **{f"std {k} (rad)": float(np.nanstd(v)) for k, v in c.items() if k != "coherence"},
+                     "NaN share": float(np.isnan(c["total"]).mean())})
+    display(pd.DataFrame(rows).set_index("track").round(2))
 
 # %% [markdown]
 # ## The truth every later stage is scored against
@@ -143,5 +156,6 @@ display(pd.DataFrame(rows).set_index("track").round(2))
 # landslide can be blue in one track and red in the other.
 
 # %%
-fig = fig_true_velocity(run_dir)
-plt.show()
+if cfg.synthetic:
+    fig = fig_true_velocity(run_dir)
+    plt.show()

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from lsid.cli import main
-from tests.conftest import AOI, ROOT
+from tests.conftest import AOI, REALDATA, ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -69,3 +69,23 @@ def test_notebooks_have_parameters_cell():
         nb = jupytext.read(ROOT / s.notebook)
         tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
         assert len(tagged) == 1, s.notebook
+
+
+@pytest.mark.realdata
+@pytest.mark.skipif(not (REALDATA / "pyrate_cropA" / "geotiffs").is_dir(), reason="../shared/realdata absent")
+def test_run_on_a_users_own_interferograms(tmp_path):
+    """A non-synthetic AOI pointing at real GAMMA GeoTIFFs (one track) runs through both stages."""
+    aoi = tmp_path / "mexico.yaml"
+    aoi.write_text(
+        "name: mexico-city\ntitle: Mexico City (PyRate cropA)\nsynthetic: false\n"
+        f"inputs:\n  ascending: {{format: geotiff, path: {REALDATA / 'pyrate_cropA' / 'geotiffs'}}}\n"
+        "sbas: {weight: var, min_mean_coherence: null}\n"
+    )
+    assert main(["run", "--aoi", str(aoi), "--profile", "smoke", "--run-root", str(tmp_path / "runs")]) == 0
+    run_dir = tmp_path / "runs" / "mexico-city" / "smoke"
+    summary = json.loads((run_dir / "sbas" / "ascending.json").read_text())
+    assert summary["pairs_kept"] == 30 and summary["valid_share"] > 0.9
+    assert summary["velocity_p1_mm_yr"] < -150  # subsidence
+    assert not (run_dir / "sbas" / "descending.json").exists()
+    page = (run_dir / "book" / "_build" / "html" / "book" / "_executed" / "00_study_area.html").read_text()
+    assert "not synthetic" in page

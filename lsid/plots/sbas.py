@@ -5,6 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import rioxarray  # noqa: F401  (registers .rio)
 import xarray as xr
 from matplotlib.colors import TwoSlopeNorm
 
@@ -69,8 +70,13 @@ def fig_velocity_maps(defs: dict[str, xr.Dataset], hillshade: np.ndarray | None 
         if "reference_x" in d.attrs and np.isfinite(d.attrs["reference_x"]):
             ax.plot(d.attrs["reference_x"], d.attrs["reference_y"], "ks", ms=6, mfc="none", mew=1.5)
         ax.set_title(f"{orbit}: mean LOS velocity")
-        km_axes(ax, extent)
-        add_scalebar(ax, extent)
+        crs = d.rio.crs if hasattr(d, "rio") else None
+        if crs is not None and crs.is_geographic:
+            ax.set_xlabel("longitude (deg)")
+            ax.set_ylabel("latitude (deg)")
+        else:
+            km_axes(ax, extent)
+            add_scalebar(ax, extent)
         fig.colorbar(im, ax=ax, shrink=0.6, extend="both", label="LOS velocity (mm/yr), + towards the satellite")
     if synthetic:
         stamp_synthetic(fig)

@@ -113,29 +113,34 @@ def fig_study_area(run_dir: str | Path, figsize=(11, 8.5)):
     return fig
 
 
-def table_acquisitions(run_dir: str | Path) -> pd.DataFrame:
-    """Table 1 analogue, read from the Stacks' own metadata: one column per track."""
+def table_acquisitions(run_dir: str | Path | None = None, stacks: dict | None = None) -> pd.DataFrame:
+    """Table 1 analogue, read from the Stacks' own metadata: one column per track. Give either a run
+    folder (its ``stacks/<orbit>.nc``) or ``stacks`` = {orbit: Stack}."""
     import xarray as xr
 
+    if stacks is None:
+        stacks = {o: xr.open_dataset(Path(run_dir) / "stacks" / f"{o}.nc") for o in ("ascending", "descending")}
     cols = {}
-    for o in ("ascending", "descending"):
-        with xr.open_dataset(Path(run_dir) / "stacks" / f"{o}.nc") as s:
-            dates = np.union1d(s.reference_date.values, s.secondary_date.values).astype("datetime64[D]")
-            p = float(abs(s.x[1] - s.x[0]))
-            cols[o] = {
-                "platform": s.attrs.get("platform"),
-                "wavelength (cm)": round(100 * float(s.attrs["wavelength"]), 3),
-                "incidence at centre (deg)": float(s.attrs["incidence_angle"]),
-                "heading (deg)": float(s.attrs["heading"]),
-                "first date": str(dates[0]),
-                "last date": str(dates[-1]),
-                "images": int(dates.size),
-                "interferograms": int(s.sizes["pair"]),
-                "pixel size (m)": p,
-                "grid (rows x cols)": f"{s.sizes['y']} x {s.sizes['x']}",
-                "median temporal baseline (d)": float(np.median(
-                    (s.secondary_date.values - s.reference_date.values).astype("timedelta64[D]").astype(int))),
-            }
+    for o, s in stacks.items():
+        if "reference_date" not in s.coords:  # a velocity-only input
+            cols[o] = {"platform": s.attrs.get("source"), "images": "velocity map only"}
+            continue
+        dates = np.union1d(s.reference_date.values, s.secondary_date.values).astype("datetime64[D]")
+        p = float(abs(s.x[1] - s.x[0]))
+        cols[o] = {
+            "platform": s.attrs.get("platform", s.attrs.get("source")),
+            "wavelength (cm)": round(100 * float(s.attrs["wavelength"]), 3),
+            "incidence at centre (deg)": float(s.attrs["incidence_angle"]),
+            "heading (deg)": float(s.attrs["heading"]),
+            "first date": str(dates[0]),
+            "last date": str(dates[-1]),
+            "images": int(dates.size),
+            "interferograms": int(s.sizes["pair"]),
+            "pixel size (CRS units)": p,
+            "grid (rows x cols)": f"{s.sizes['y']} x {s.sizes['x']}",
+            "median temporal baseline (d)": float(np.median(
+                (s.secondary_date.values - s.reference_date.values).astype("timedelta64[D]").astype(int))),
+        }
     return pd.DataFrame(cols)
 
 
