@@ -266,3 +266,19 @@ def test_deformation_written_by_the_stage_keeps_crs(smoke_aoi, smoke_run):
     assert summary["pairs_kept"] <= summary["pairs_total"] and 0 < summary["valid_share"] <= 1
     again = run_track(smoke_aoi, "ascending", smoke_run)  # up to date: read back, not recomputed
     assert again == summary
+
+
+@pytest.mark.parametrize("looks", [1, 4, 20])
+def test_phase_pdf_and_variance(looks):
+    from lsid.sbas.invert import phase_pdf, phase_variance
+
+    phi = np.linspace(-np.pi, np.pi, 4001)
+    pdf = phase_pdf(phi, np.array([0.05, 0.4, 0.8, 0.95]), looks)
+    assert np.allclose(np.trapezoid(pdf, phi, axis=0), 1.0, atol=1e-3)  # a density
+    g = np.array([0.05, 0.3, 0.6, 0.9, 0.97])
+    var = phase_variance(g, looks)
+    assert (np.diff(var) < 0).all()  # falls with coherence
+    assert var[0] == pytest.approx(np.pi**2 / 3, rel=0.25 if looks == 1 else 0.35)  # ~uniform phase at g -> 0
+    if looks == 20:  # many looks, high coherence: the Cramer-Rao bound
+        crlb = (1 - g[-2:] ** 2) / (2 * looks * g[-2:] ** 2)
+        assert np.allclose(var[-2:], crlb, rtol=0.2)

@@ -8,6 +8,7 @@ dask.distributed ``Client``.
 
 from __future__ import annotations
 
+import functools
 import logging
 import warnings
 
@@ -27,8 +28,8 @@ log = logging.getLogger(__name__)
 WEIGHTS = ("no", "coh", "var")
 #: Default number of looks for the 'var' weights when the Stack does not say.
 DEFAULT_LOOKS = 20
-#: Coherence is clipped to this range before it becomes a weight.
-COHERENCE_CLIP = (0.05, 0.995)
+#: Coherence is clipped to this range before it becomes a weight (MintPy's epsilon is 0.05).
+COHERENCE_CLIP = (0.05, 0.9975)
 #: Default threshold of temporal coherence for a reliable pixel (MintPy's default 0.7).
 MIN_TEMPORAL_COHERENCE = 0.7
 #: Output layers after the N displacement dates in a block.
@@ -39,21 +40,64 @@ SCHEDULER = "threads"
 REFERENCE_SAMPLE_BLOCKS = 24
 
 
+#: Coherence step of the phase-variance look-up table, and the largest number of looks it uses
+#: (beyond ~80 looks the PDF terms overflow and the variance no longer changes noticeably).
+VARIANCE_LUT_STEP = 0.005
+MAX_LOOKS = 80
+
+
+def phase_pdf(phi: np.ndarray, coherence: np.ndarray, looks: int) -> np.ndarray:
+    """Marginal probability density of the multilooked interferometric phase of a distributed
+    scatterer, for phases ``phi`` (rad, column) and coherences (row): Tough et al. (1995), eq. 66;
+    Hanssen (2001), eq. 4.2.23. Returns an array of shape (len(phi), len(coherence))."""
+    from math import gamma, pi
+
+    L = int(looks)
+    g = np.asarray(coherence, dtype=np.float64).reshape(1, -1)
+    beta = g * np.cos(np.asarray(phi, dtype=np.float64).reshape(-1, 1))
+    one_b2 = 1.0 - beta**2
+    lead = (1.0 - g**2) ** L / (2 * pi)
+    first = gamma(2 * L - 1) / (gamma(L) ** 2 * 2 ** (2 * (L - 1))) * (
+        (2 * L - 1) * beta / one_b2 ** (L + 0.5) * (pi / 2 + np.arcsin(beta)) + 1.0 / one_b2**L)
+    series = 0.0
+    if L > 1:
+        for r in range(L - 1):
+            coef = gamma(L - 0.5) / gamma(L - 0.5 - r) * gamma(L - 1 - r) / gamma(L - 1)
+            series = series + coef * (1 + (2 * r + 1) * beta**2) / one_b2 ** (r + 2)
+        series = series / (2 * (L - 1))
+    return lead * (first + series)
+
+
+@functools.lru_cache(maxsize=16)
+def _variance_table(looks: int) -> tuple[np.ndarray, np.ndarray]:
+    """Phase variance (rad^2) on a grid of coherence (bin centres), by integrating the phase PDF
+    with as many phase samples as coherence bins (MintPy's scheme, so that both weight alike)."""
+    n = int(round(1.0 / VARIANCE_LUT_STEP))
+    coh = np.linspace(VARIANCE_LUT_STEP, 1.0, n) - VARIANCE_LUT_STEP / 2
+    phi = np.linspace(-np.pi, np.pi, n)
+    var = (phi[:, None] ** 2 * phase_pdf(phi, coh, looks)).sum(axis=0) * (2 * np.pi / n)
+    bad = var <= 0
+    var[bad] = var[~bad].min() if (~bad).any() else np.finfo(float).eps
+    return coh, var
+
+
 def phase_variance(coherence: np.ndarray, looks: int) -> np.ndarray:
-    """Phase variance (rad^2) of a multilooked interferogram from its coherence: the Cramer-Rao bound
-    ``(1 - g^2) / (2 L g^2)`` (Rodriguez & Martin 1992), with ``g`` clipped to COHERENCE_CLIP.
-    Computed in the input's floating type (float32 stays float32)."""
-    g = np.clip(coherence, *COHERENCE_CLIP)
-    g2 = g * g
-    return (1.0 - g2) / ((2.0 * looks) * g2)
+    """Phase variance (rad^2) of a multilooked interferogram of a distributed scatterer, from its
+    coherence and number of looks (``looks`` capped at MAX_LOOKS), via a look-up table of the
+    integrated phase PDF (:func:`phase_pdf`) with the same bins as MintPy's ``var`` weights.
+    Coherence below COHERENCE_CLIP[0] (or NaN) counts as COHERENCE_CLIP[0]."""
+    coh_lut, var_lut = _variance_table(int(min(max(looks, 1), MAX_LOOKS)))
+    g = np.nan_to_num(np.asarray(coherence, dtype=np.float64), nan=COHERENCE_CLIP[0])
+    g = np.clip(np.maximum(g, COHERENCE_CLIP[0]), coh_lut[0], coh_lut[-1])
+    idx = ((g - coh_lut[0]) / VARIANCE_LUT_STEP).astype(np.int16)
+    return var_lut[idx].astype(np.float32)
 
 
 def _weights(coh, kind: str, looks: int):
     if kind == "no" or coh is None:
         return np.ones((1, 1))  # shared by all pixels: pixels with the same valid pairs share one solve
-    coh = coh.astype(np.float32, copy=False)
     if kind == "coh":
-        return np.clip(coh, *COHERENCE_CLIP)
+        return np.clip(np.nan_to_num(coh.astype(np.float32, copy=False), nan=COHERENCE_CLIP[0]), *COHERENCE_CLIP)
     return 1.0 / phase_variance(coh, looks)
 
 
@@ -106,7 +150,8 @@ def invert(
     ----------
     stack : Stack (DESIGN.md), lazily opened or in memory.
     weight : ``no`` (unweighted), ``coh`` (coherence) or ``var`` (inverse phase variance from
-        coherence and looks, as MintPy's default); ``coh``/``var`` need a coherence layer.
+        coherence and looks, from the multilook phase PDF, as MintPy's default); ``coh``/``var``
+        need a coherence layer.
     looks : number of looks for ``var`` (default: the Stack's ``looks`` attribute, else 20).
     reference_point : ``"auto"`` (a coherent, stable pixel valid in every pair), ``(x, y)`` in the
         Stack's map coordinates, or None (no spatial reference: displacement relative to the
