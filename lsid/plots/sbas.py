@@ -9,7 +9,7 @@ import rioxarray  # noqa: F401  (registers .rio)
 import xarray as xr
 from matplotlib.colors import TwoSlopeNorm
 
-from lsid.plots.style import VELOCITY_CMAP, add_scalebar, km_axes, stamp_synthetic
+from lsid.plots.style import VELOCITY_CMAP, add_scalebar, km_axes, map_extent, stamp_synthetic
 
 
 def date_baselines(table: pd.DataFrame) -> pd.Series:
@@ -48,11 +48,6 @@ def fig_network(tables: dict[str, pd.DataFrame], figsize=(12, 4.2)):
     return fig
 
 
-def _extent(ds):
-    p = float(abs(ds.x[1] - ds.x[0]))
-    return [float(ds.x.min()) - p / 2, float(ds.x.max()) + p / 2, float(ds.y.min()) - p / 2, float(ds.y.max()) + p / 2]
-
-
 def fig_velocity_maps(defs: dict[str, xr.Dataset], hillshade: np.ndarray | None = None, limit: float | None = None,
                       synthetic: bool = True, figsize=(12, 8)):
     """Fig. 8 analogue: mean LOS velocity of each track (mm/yr) on reliable pixels, blue towards and
@@ -62,7 +57,7 @@ def fig_velocity_maps(defs: dict[str, xr.Dataset], hillshade: np.ndarray | None 
         vals = np.concatenate([d.velocity.values[d.valid.values] for d in defs.values()])
         limit = float(np.percentile(np.abs(vals), 99.5)) if vals.size else 10.0
     for ax, (orbit, d) in zip(axes[0], defs.items()):
-        extent = _extent(d)
+        extent = map_extent(d)
         if hillshade is not None:
             ax.imshow(hillshade, cmap="gray", extent=extent, vmin=0, vmax=1)
         v = np.where(d.valid.values, d.velocity.values, np.nan)

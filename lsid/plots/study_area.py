@@ -12,7 +12,7 @@ from matplotlib.colors import LightSource, TwoSlopeNorm
 from matplotlib.patches import Patch
 
 from lsid.geometry import los_azimuth_deg
-from lsid.plots.style import VELOCITY_CMAP, add_scalebar, km_axes, stamp_synthetic
+from lsid.plots.style import VELOCITY_CMAP, add_scalebar, km_axes, map_extent, stamp_synthetic
 
 #: Dong et al. (2026), Table 1, for the side-by-side table.
 PAPER_TABLE1 = pd.DataFrame(
@@ -27,11 +27,6 @@ PAPER_TABLE1 = pd.DataFrame(
 def hillshade(dem: np.ndarray, pixel_size_m: float) -> np.ndarray:
     """Hillshade in [0, 1] lit from the north-west (azimuth 315 deg, altitude 45 deg)."""
     return LightSource(azdeg=315, altdeg=45).hillshade(dem, dx=pixel_size_m, dy=pixel_size_m, vert_exag=1.0)
-
-
-def _extent(ds):
-    p = float(abs(ds.x[1] - ds.x[0]))
-    return [float(ds.x[0]) - p / 2, float(ds.x[-1]) + p / 2, float(ds.y[-1]) - p / 2, float(ds.y[0]) + p / 2]
 
 
 def _look_arrows(ax, stacks: dict, extent):
@@ -66,7 +61,7 @@ def fig_study_area(run_dir: str | Path, figsize=(11, 8.5)):
     for o in ("ascending", "descending"):
         with xr.open_dataset(run_dir / "stacks" / f"{o}.nc") as s:
             stacks[o] = dict(s.attrs)
-    extent = _extent(terrain)
+    extent = map_extent(terrain)
     p = float(abs(terrain.x[1] - terrain.x[0]))
     dem = terrain.dem.values
 
@@ -184,7 +179,7 @@ def fig_true_velocity(run_dir: str | Path, figsize=(11, 7.5)):
     for ax, o in zip(axes, ("ascending", "descending")):
         with xr.open_dataset(run_dir / "truth" / f"{o}.nc") as t:
             v = t.velocity.values
-            extent = _extent(t)
+            extent = map_extent(t)
         lim = max(float(np.nanpercentile(np.abs(v), 99.9)), 5.0)
         im = ax.imshow(v, cmap=VELOCITY_CMAP, norm=TwoSlopeNorm(0, -lim, lim), extent=extent)
         if len(slides):

@@ -16,6 +16,13 @@ def stamp_synthetic(fig, text: str = SYNTHETIC_LABEL):
     fig.text(0.995, 0.005, text, ha="right", va="bottom", fontsize=8, color="0.35", style="italic")
 
 
+def map_extent(ds) -> list[float]:
+    """imshow extent [left, right, bottom, top] of a north-up raster dataset with pixel-centre
+    coordinates ``x`` and ``y``."""
+    p = float(abs(ds.x[1] - ds.x[0]))
+    return [float(ds.x.min()) - p / 2, float(ds.x.max()) + p / 2, float(ds.y.min()) - p / 2, float(ds.y.max()) + p / 2]
+
+
 def km_axes(ax, extent):
     """Tick labels in km from the scene's lower-left corner."""
     x0, x1, y0, y1 = extent
@@ -39,4 +46,4 @@ def add_scalebar(ax, extent, length_km: float | None = None):
     ax.text(xs + L / 2, ys + 0.015 * (y1 - y0), f"{length_km} km", ha="center", va="bottom", fontsize=8)
 
 
-__all__ = ["VELOCITY_CMAP", "SYNTHETIC_LABEL", "stamp_synthetic", "km_axes", "add_scalebar"]
+__all__ = ["VELOCITY_CMAP", "SYNTHETIC_LABEL", "stamp_synthetic", "map_extent", "km_axes", "add_scalebar"]

@@ -12,7 +12,6 @@ import functools
 import logging
 import warnings
 
-
 import dask.array as da
 import numpy as np
 import xarray as xr
@@ -107,10 +106,10 @@ def _block(phase, coh, *, ref_idx, sec_idx, dt, t_years, to_mm, kind, looks):
     ph = phase.reshape(M, P)
     c = None if coh is None else coh.reshape(M, P)
     w = _weights(c, kind, looks)
-    rates = kernels.solve_rates(ph, w, ref_idx, sec_idx, dt)
+    ok = np.isfinite(ph)
+    rates = kernels.solve_rates(ph, w, ref_idx, sec_idx, dt, ok=ok)
     series = kernels.rates_to_series(rates, dt)
     tcoh = kernels.temporal_coherence(ph, series, ref_idx, sec_idx)
-    ok = np.isfinite(ph)
     n_pairs = ok.sum(axis=0)
     spanned = np.zeros((dt.size, P), dtype=bool)
     for m in range(M):

@@ -23,11 +23,6 @@ import scipy.linalg
 RIDGE = 1e-10
 
 
-def interval_spans(ref_idx: np.ndarray, sec_idx: np.ndarray) -> np.ndarray:
-    """For each pair, its (first, last+1) interval indices: pair (i, j) spans intervals i..j-1."""
-    return np.stack([ref_idx, sec_idx], axis=1).astype(np.int64)
-
-
 def bandwidth(ref_idx: np.ndarray, sec_idx: np.ndarray) -> int:
     """Half-bandwidth of B^T W B: the longest span (in intervals) minus one."""
     return int(np.max(sec_idx - ref_idx)) - 1 if len(ref_idx) else 0
@@ -42,7 +37,7 @@ def design_matrix(ref_idx: np.ndarray, sec_idx: np.ndarray, dt: np.ndarray) -> n
 
 
 def solve_rates(phase: np.ndarray, weight: np.ndarray, ref_idx: np.ndarray, sec_idx: np.ndarray,
-                dt: np.ndarray, shared_min: int = 64) -> np.ndarray:
+                dt: np.ndarray, shared_min: int = 64, ok: np.ndarray | None = None) -> np.ndarray:
     """Least-squares interval rates for every pixel.
 
     Parameters
@@ -54,6 +49,7 @@ def solve_rates(phase: np.ndarray, weight: np.ndarray, ref_idx: np.ndarray, sec_
     shared_min : with shared weights, pixels that have the same set of valid pairs share one
         factorisation when at least this many of them do (one matrix product for the group);
         the others go through the banded per-pixel solver.
+    ok : ``np.isfinite(phase)``, when the caller already has it.
 
     Returns
     -------
@@ -61,7 +57,7 @@ def solve_rates(phase: np.ndarray, weight: np.ndarray, ref_idx: np.ndarray, sec_
     """
     M, P = phase.shape
     K = dt.size
-    ok = np.isfinite(phase)
+    ok = np.isfinite(phase) if ok is None else ok
     rates = np.empty((K, P))
     todo = np.ones(P, dtype=bool)
     weight = np.asarray(weight, dtype=np.float64)
