@@ -74,9 +74,7 @@ def _find_coherence(phase_path: Path, naming: Naming, ref: str, sec: str) -> Pat
     direct = phase_path.with_name(phase_path.name[: -len(ps)] + cs)
     if direct.exists():
         return direct
-    for cand in phase_path.parent.glob(f"*{ref}*{sec}*{cs}"):
-        return cand
-    return None
+    return next(iter(sorted(phase_path.parent.glob(f"*{ref}*{sec}*{cs}"))), None)
 
 
 def detect_naming(folder: Path) -> tuple[Naming, list[Path]]:

@@ -23,12 +23,14 @@ def pair_table(stack: xr.Dataset) -> pd.DataFrame:
     df = pd.DataFrame({"reference_date": ref, "secondary_date": sec,
                        "temporal_baseline_days": (sec - ref).days})
     df["bperp_m"] = stack.bperp.values if "bperp" in stack.coords else np.nan
+    valid = np.isfinite(stack.unwrapped_phase)
+    stats = {"valid_share": valid.mean(dim=("y", "x"))}
     if "coherence" in stack:
-        coh = stack.coherence.where(np.isfinite(stack.unwrapped_phase))
-        df["mean_coherence"] = np.asarray(coh.mean(dim=("y", "x")).values, dtype=float)
-    else:
-        df["mean_coherence"] = np.nan
-    df["valid_share"] = np.asarray(np.isfinite(stack.unwrapped_phase).mean(dim=("y", "x")).values, dtype=float)
+        stats["mean_coherence"] = stack.coherence.where(valid).mean(dim=("y", "x"))
+    # one pass over the stack for both statistics (two .values would read it twice)
+    computed = xr.Dataset(stats).compute()
+    df["mean_coherence"] = np.asarray(computed["mean_coherence"].values, dtype=float) if "coherence" in stack else np.nan
+    df["valid_share"] = np.asarray(computed["valid_share"].values, dtype=float)
     df.index.name = "pair"
     return df
 
