@@ -197,6 +197,9 @@ class SbasConfig(_Strict):
     max_temporal_baseline_days: float | None = Field(None, gt=0, le=5000, description="drop longer pairs, days")
     max_bperp_m: float | None = Field(None, gt=0, le=10000, description="drop pairs with a longer perpendicular baseline, m")
     min_mean_coherence: float | None = Field(0.35, ge=0, le=1, description="drop pairs whose mean coherence is lower")
+    max_pairs: dict[Literal["ascending", "descending"], int] | None = Field(
+        None, description="per track, keep at most this many pairs, the most coherent (after the thresholds; "
+                          "the paper keeps 216 ascending and 238 descending)")
     min_temporal_coherence: float = Field(0.7, ge=0, le=1, description="reliable pixels have a higher temporal coherence")
     reference_x: float | None = Field(None, description="reference point easting in the stack CRS (None: automatic)")
     reference_y: float | None = Field(None, description="reference point northing in the stack CRS (None: automatic)")
@@ -298,7 +301,9 @@ PROFILE_OVERRIDES: dict[str, dict[str, Any]] = {
                 "ascending": {"n_dates": 88, "repeat_days": 12, "n_neighbours": 3},
                 "descending": {"n_dates": 160, "repeat_days": 6, "n_neighbours": 2},
             },
-        }
+        },
+        # the paper's networks: 216 ascending and 238 descending interferograms
+        "sbas": {"max_pairs": {"ascending": 216, "descending": 238}},
     },
 }
 

@@ -217,6 +217,12 @@ def test_select_network(smoke_run):
     assert components(kept.reference_date.values, kept.secondary_date.values)[0] == 1
     with pytest.raises(InputDataError, match="no pair is left"):
         select_network(stack, max_temporal_baseline_days=1, keep_spanning_tree=False)
+    # max_pairs keeps the most coherent pairs (the paper's 216 / 238), the spanning tree on top
+    top, tt = select_network(stack, max_pairs=10, keep_spanning_tree=False)
+    assert top.sizes["pair"] == 10 and (tt.reason[~tt.kept] == "coherence rank").all()
+    assert tt[tt.kept].mean_coherence.min() >= tt[~tt.kept].mean_coherence.max()
+    _, tt2 = select_network(stack, max_pairs=10)
+    assert tt2.kept.sum() >= 10 and (tt2.kept & ~tt2.kept_for_connectivity).sum() == 10
 
 
 def test_synthetic_stack_velocity_close_to_truth(smoke_run):

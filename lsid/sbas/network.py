@@ -82,6 +82,7 @@ def select_network(
     max_bperp_m: float | None = None,
     min_mean_coherence: float | None = None,
     min_valid_share: float = 0.0,
+    max_pairs: int | None = None,
     keep_spanning_tree: bool = True,
 ) -> tuple[xr.Dataset, pd.DataFrame]:
     """Keep the pairs within baseline thresholds and above a mean coherence.
@@ -93,6 +94,8 @@ def select_network(
     min_mean_coherence : drop pairs whose mean coherence is lower (needs ``coherence``); the paper
         keeps 216 ascending and 238 descending pairs this way.
     min_valid_share : drop pairs with a smaller share of valid (non-NaN) pixels.
+    max_pairs : after the thresholds, keep at most this many pairs: the most coherent ones (by valid
+        share without coherence). Spanning-tree pairs kept for connectivity come on top.
     keep_spanning_tree : keep, whatever the thresholds, the pairs of a maximum spanning tree of the
         network by mean coherence (shortest temporal baseline without coherence), so that dropping
         pairs never splits a connected network (MintPy's keepMinSpanTree).
@@ -115,6 +118,14 @@ def select_network(
             raise InputDataError("min_mean_coherence given but the stack has no 'coherence' layer")
         reason[(table.mean_coherence < min_mean_coherence) & (reason == "")] = "coherence"
     reason[(table.valid_share <= min_valid_share) & (reason == "")] = "no valid pixels" if min_valid_share == 0 else "valid share"
+    if max_pairs is not None:
+        if max_pairs < 1:
+            raise ValueError(f"max_pairs must be at least 1, got {max_pairs}")
+        score = table.mean_coherence if table.mean_coherence.notna().all() else table.valid_share
+        alive = np.flatnonzero((reason == "").to_numpy())
+        if alive.size > max_pairs:  # stable sort: ties keep the earlier pair
+            ranked = alive[np.argsort(-score.to_numpy()[alive], kind="stable")]
+            reason.iloc[ranked[max_pairs:]] = "coherence rank"
     table["kept"] = reason == ""
     table["kept_for_connectivity"] = False
     if keep_spanning_tree and not table.kept.all():

@@ -69,7 +69,8 @@ def run_track(cfg: AOIConfig, orbit: str, run_dir: str | Path, force: bool = Fal
                         "reference_date": ""})
         table = pd.DataFrame({"kept": pd.Series(dtype=bool)})
     else:
-        kept, table = select_network(stack, s.max_temporal_baseline_days, s.max_bperp_m, s.min_mean_coherence)
+        kept, table = select_network(stack, s.max_temporal_baseline_days, s.max_bperp_m, s.min_mean_coherence,
+                                     max_pairs=(s.max_pairs or {}).get(orbit))
         ref = (s.reference_x, s.reference_y) if s.reference_x is not None else "auto"
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
