@@ -136,8 +136,9 @@ def test_mintpy_roundtrip(smoke_run, tmp_path):
     from lsid.io import open_stack
 
     st = open_stack(smoke_run / "stacks" / "ascending.nc", chunks=None).isel(pair=slice(0, 6))
-    h5 = write_mintpy_stack(st, tmp_path / "ifgramStack.h5")
+    h5 = write_mintpy_stack(st, tmp_path / "ifgramStack.h5", looks=20)
     back = open_mintpy_stack(h5)
+    assert back.attrs["looks"] == 20  # NCORRLOOKS, the number MintPy's 'var' weights use
     assert back.sizes == st.sizes and back.rio.crs.to_epsg() == 32647
     assert np.allclose(back.x.values, st.x.values) and np.allclose(back.y.values, st.y.values)
     a, b = back.unwrapped_phase.values, st.unwrapped_phase.values
@@ -145,6 +146,14 @@ def test_mintpy_roundtrip(smoke_run, tmp_path):
     assert np.allclose(a[np.isfinite(a)], b[np.isfinite(a)])
     assert (back.reference_date.values == st.reference_date.values).all()
     assert back.attrs["orbit"] == "ascending" and back.attrs["wavelength"] == pytest.approx(st.attrs["wavelength"])
+
+
+def test_mintpy_independent_looks():
+    from lsid.io.mintpy import _independent_looks
+
+    assert _independent_looks({"NCORRLOOKS": "12.3", "ALOOKS": "4", "RLOOKS": "20"}) == 12
+    assert _independent_looks({"ALOOKS": "4", "RLOOKS": "20"}) == 41  # MintPy: rint(80 / 1.94)
+    assert _independent_looks({"ALOOKS": "1", "RLOOKS": "1"}) == 1 and _independent_looks({}) is None
 
 
 def test_mintpy_bad_files(tmp_path):

@@ -90,6 +90,9 @@ def open_mintpy_stack(path: str | Path, geometry: str | Path | None = None, incl
         "source": f"MintPy ifgramStack.h5: {path}",
         "phase_sign": "MintPy unwrapPhase: used as is (same convention); exact zeros read as no data",
     })
+    looks = _independent_looks(attrs)
+    if looks is not None:
+        ds.attrs["looks"] = looks
     if geometry is not None:
         with h5py.File(geometry, "r") as g:
             for src, dst, unit in (("height", "dem", "m"), ("incidenceAngle", "incidence", "deg"),
@@ -100,10 +103,27 @@ def open_mintpy_stack(path: str | Path, geometry: str | Path | None = None, incl
     return check_stack(ds, str(path))
 
 
+#: MintPy's ratio of multilook cells to independent looks for Sentinel-1 IW, used when a stack has
+#: no NCORRLOOKS attribute (mintpy.ifgram_inversion.calc_weight_sqrt).
+LOOKS_PER_INDEPENDENT_LOOK = 1.94
+
+
+def _independent_looks(attrs: dict) -> int | None:
+    """Number of independent looks of a MintPy stack, as MintPy's 'var' weights take it: NCORRLOOKS,
+    else ALOOKS x RLOOKS / 1.94 rounded (at least 1); None when neither is recorded."""
+    if "NCORRLOOKS" in attrs:
+        return max(int(round(float(_attr(attrs, "NCORRLOOKS")))), 1)
+    if "ALOOKS" in attrs and "RLOOKS" in attrs:
+        cells = float(_attr(attrs, "ALOOKS")) * float(_attr(attrs, "RLOOKS"))
+        return max(int(np.rint(cells / LOOKS_PER_INDEPENDENT_LOOK)), 1)
+    return None
+
+
 def write_mintpy_stack(stack: xr.Dataset, target: str | Path, looks: int = 1) -> Path:
     """Write a Stack as a geocoded MintPy ``ifgramStack.h5`` (atomically), e.g. to run MintPy's
-    ``ifgram_inversion.py`` on the same data. ``looks`` is recorded as ALOOKS (MintPy's 'var'
-    weights use ALOOKS x RLOOKS)."""
+    ``ifgram_inversion.py`` on the same data. ``looks`` (independent looks) is recorded as
+    NCORRLOOKS, which MintPy's 'var' weights use as is (without it MintPy would take
+    ALOOKS x RLOOKS / 1.94)."""
     check_stack(stack)
     target = Path(target)
     t = stack.rio.transform()
@@ -129,7 +149,8 @@ def write_mintpy_stack(stack: xr.Dataset, target: str | Path, looks: int = 1) ->
             "Y_UNIT": "m" if stack.rio.crs.is_projected else "degrees",
             "WAVELENGTH": str(stack.attrs["wavelength"]), "ORBIT_DIRECTION": str(stack.attrs["orbit"]).upper(),
             "HEADING": str(stack.attrs.get("heading", "nan")), "CENTER_INCIDENCE_ANGLE": str(stack.attrs.get("incidence_angle", "nan")),
-            "REF_DATE": ref[0].replace("-", ""), "PROCESSOR": "lsid", "ALOOKS": str(int(looks)), "RLOOKS": "1",
+            "REF_DATE": ref[0].replace("-", ""), "PROCESSOR": "lsid", "NCORRLOOKS": str(int(looks)),
+            "ALOOKS": "1", "RLOOKS": "1",
             "DATE12": f"{ref[0][2:].replace('-', '')}-{sec[0][2:].replace('-', '')}",
         }
         if epsg:

@@ -5,8 +5,8 @@ MintPy's design matrix B): a pair (i, j) observes ``sum_{k=i}^{j-1} v_k * dt_k``
 its own valid pairs (weight 0 for a NaN) and its own weights, through the normal equations
 ``(B^T W B + ridge I) v = B^T W phi``. For a small-baseline network B^T W B is banded (its bandwidth
 is the longest pair's span in intervals), so it is formed and solved by a banded Cholesky
-factorisation written here, with every step a vector operation across all pixels of a block: the
-cost is O(K b^2) vector operations for K intervals and bandwidth b, instead of one SVD per pixel.
+factorisation written here and compiled with numba (parallel over pixels, each pixel's band kept in
+cache): O(M s^2 + K b^2) operations per pixel for M pairs of span s, instead of one SVD per pixel.
 
 The tiny ridge makes split networks solvable and drives the solution to the minimum-norm one (the
 SVD answer): intervals no valid pair spans get a rate of exactly 0, and within the observed space
@@ -16,8 +16,8 @@ millions of independent small banded systems at once (scipy.linalg.solveh_banded
 
 from __future__ import annotations
 
+import numba
 import numpy as np
-import scipy.linalg
 
 #: Ridge, relative to the largest diagonal entry of each pixel's normal matrix.
 RIDGE = 1e-10
@@ -82,7 +82,7 @@ def solve_rates(phase: np.ndarray, weight: np.ndarray, ref_idx: np.ndarray, sec_
             N[np.diag_indices(K)] += RIDGE * (diag_max if diag_max > 0 else 1.0)
             # one (K x M) solution operator for the group, applied as one matrix product (float64:
             # in float32 the rounding of large unwrapped phases adds up to 0.1 mm over the series)
-            G = scipy.linalg.solve(N, Bw.T, assume_a="pos", check_finite=False)
+            G = np.linalg.solve(N, Bw.T)
             sel = phase[:, px] if m.all() else phase[np.ix_(m, px)]
             rates[:, px] = G @ sel.astype(np.float64)
             todo[px] = False
@@ -94,72 +94,81 @@ def solve_rates(phase: np.ndarray, weight: np.ndarray, ref_idx: np.ndarray, sec_
 
 
 def _solve_banded(phase, ok, weight, ref_idx, sec_idx, dt) -> np.ndarray:
-    """Per-pixel normal equations, formed and solved in band storage, vectorised over pixels.
+    """Per-pixel normal equations, formed and solved in band storage (numba, parallel over pixels).
 
     N[k, l] = dt_k dt_l * (sum of the weights of the pairs spanning both intervals k and l), and
-    (B^T W phi)_k = dt_k * (sum of w * phi over the pairs spanning k): the sums are accumulated in
-    place (one vector addition per pair and band entry) and scaled by the dt products once.
+    (B^T W phi)_k = dt_k * (sum of w * phi over the pairs spanning k). Each pixel's band (a few KB)
+    stays in cache from the first sum to the back substitution: one pass over the phase.
     """
     M, P = phase.shape
     K = dt.size
     b = max(bandwidth(ref_idx, sec_idx), 0)
-    # weights and weighted phase in float32 (half the memory traffic); sums accumulate in float64
-    if weight.shape[1] == 1:
-        w = ok.astype(np.float32) * np.broadcast_to(weight, (M, 1)).astype(np.float32)
-    else:
-        w = np.where(ok, weight, 0.0).astype(np.float32, copy=False)
-    wy = np.where(ok, w * phase, 0.0).astype(np.float32, copy=False)
-    # Band storage: band[d, k] = N[k, k - d] (lower triangle), d = 0..b.
-    band = np.zeros((b + 1, K, P))
-    rhs = np.zeros((K, P))
-    for m in range(M):
-        i, j = int(ref_idx[m]), int(sec_idx[m])
-        wm, wym = w[m], wy[m]
-        for k in range(i, j):
-            rhs[k] += wym
-            for d in range(0, k - i + 1):
-                band[d, k] += wm
-    for d in range(b + 1):
-        band[d, d:] *= (dt[d:] * dt[: K - d])[:, None]
-    rhs *= dt[:, None]
-    diag_max = band[0].max(axis=0)
-    band[0] += RIDGE * np.where(diag_max > 0, diag_max, 1.0)
-    _band_cholesky_inplace(band)
-    return _band_cholesky_solve(band, rhs)
+    shared = weight.shape[1] == 1
+    w = np.ascontiguousarray(np.broadcast_to(weight, (M, 1)) if shared else weight, dtype=np.float32)
+    ph = np.ascontiguousarray(phase, dtype=np.float32)
+    rates = np.empty((K, P))
+    _banded_kernel(ph, w, shared, ref_idx.astype(np.int64), sec_idx.astype(np.int64),
+                   np.ascontiguousarray(dt, dtype=np.float64), b, RIDGE, rates)
+    return rates
 
 
-def _band_cholesky_inplace(band: np.ndarray) -> None:
-    """Cholesky factor L (lower, banded) of each pixel's matrix, in place, vectorised over pixels."""
-    bw, K, _ = band.shape
-    b = bw - 1
-    for k in range(K):
-        # L[k, j] for j = k-b .. k-1, then L[k, k]
-        for j in range(max(0, k - b), k):
-            s = band[k - j, k].copy()
-            for t in range(max(0, k - b), j):
-                s -= band[k - t, k] * band[j - t, j]
-            band[k - j, k] = s / band[0, j]
-        s = band[0, k].copy()
-        for t in range(max(0, k - b), k):
-            s -= band[k - t, k] ** 2
-        band[0, k] = np.sqrt(np.maximum(s, 1e-300))
-
-
-def _band_cholesky_solve(band: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    """Solve L L^T x = rhs per pixel, with L from :func:`_band_cholesky_inplace`."""
-    bw, K, _ = band.shape
-    b = bw - 1
-    z = rhs.copy()
-    for k in range(K):
-        for t in range(max(0, k - b), k):
-            z[k] -= band[k - t, k] * z[t]
-        z[k] /= band[0, k]
-    x = z
-    for k in range(K - 1, -1, -1):
-        for t in range(k + 1, min(K, k + b + 1)):
-            x[k] -= band[t - k, t] * x[t]
-        x[k] /= band[0, k]
-    return x
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _banded_kernel(phase, w, shared, ref_idx, sec_idx, dt, b, ridge, rates):  # pragma: no cover (compiled)
+    M, P = phase.shape
+    K = dt.size
+    chunk = 64
+    for c in numba.prange((P + chunk - 1) // chunk):
+        band = np.empty((b + 1, K))
+        rhs = np.empty(K)
+        for p in range(c * chunk, min(P, (c + 1) * chunk)):
+            band[:] = 0.0
+            rhs[:] = 0.0
+            for m in range(M):
+                y = phase[m, p]
+                if y != y:  # NaN: not observed at this pixel
+                    continue
+                wm = w[m, 0] if shared else w[m, p]
+                wy = wm * y
+                i = ref_idx[m]
+                for k in range(i, sec_idx[m]):
+                    rhs[k] += wy
+                    for d in range(k - i + 1):
+                        band[d, k] += wm
+            dmax = 0.0
+            for k in range(K):
+                rhs[k] *= dt[k]
+                for d in range(min(b, k) + 1):
+                    band[d, k] *= dt[k] * dt[k - d]
+                if band[0, k] > dmax:
+                    dmax = band[0, k]
+            eps = ridge * (dmax if dmax > 0 else 1.0)
+            for k in range(K):
+                band[0, k] += eps
+            # banded Cholesky, L stored in place: band[k - j, k] = L[k, j]
+            for k in range(K):
+                lo = max(0, k - b)
+                for j in range(lo, k):
+                    s = band[k - j, k]
+                    for t in range(lo, j):
+                        s -= band[k - t, k] * band[j - t, j]
+                    band[k - j, k] = s / band[0, j]
+                s = band[0, k]
+                for t in range(lo, k):
+                    s -= band[k - t, k] * band[k - t, k]
+                band[0, k] = np.sqrt(max(s, 1e-300))
+            # L z = rhs, then L^T x = z
+            for k in range(K):
+                s = rhs[k]
+                for t in range(max(0, k - b), k):
+                    s -= band[k - t, k] * rhs[t]
+                rhs[k] = s / band[0, k]
+            for k in range(K - 1, -1, -1):
+                s = rhs[k]
+                for t in range(k + 1, min(K, k + b + 1)):
+                    s -= band[t - k, t] * rhs[t]
+                rhs[k] = s / band[0, k]
+            for k in range(K):
+                rates[k, p] = rhs[k]
 
 
 def rates_to_series(rates: np.ndarray, dt: np.ndarray) -> np.ndarray:
