@@ -34,7 +34,8 @@ from lsid.io import open_stack
 from lsid.sbas import invert, select_network
 cfg = load_aoi(sys.argv[1], sys.argv[2])
 stack = open_stack(sys.argv[3])
-kept, table = select_network(stack, min_mean_coherence=cfg.sbas.min_mean_coherence)
+kept, table = select_network(stack, min_mean_coherence=cfg.sbas.min_mean_coherence,
+                             max_pairs=(cfg.sbas.max_pairs or {}).get(stack.attrs["orbit"]))
 t0 = time.perf_counter()
 d = invert(kept, weight=sys.argv[4], reference_point="auto")
 sec = time.perf_counter() - t0

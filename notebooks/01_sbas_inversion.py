@@ -24,8 +24,9 @@
 #
 # $$ \phi_{ij} = \sum_{k=i}^{j-1} v_k \, \Delta t_k , \qquad d_\mathrm{LOS} = -\frac{\lambda}{4\pi}\,\phi ,$$
 #
-# solved per pixel with only that pixel's valid pairs, weighted by the inverse phase variance that its
-# coherence implies, $\sigma_\phi^2 = (1-\gamma^2)/(2L\gamma^2)$. Where the network splits, the
+# solved per pixel with only that pixel's valid pairs, weighted by the inverse of the phase variance
+# that its coherence $\gamma$ implies for $L$ looks, integrated from the multilook phase PDF (Tough et
+# al. 1995, as MintPy's `var` weights; about $(1-\gamma^2)/(2L\gamma^2)$ at high coherence). Where the network splits, the
 # minimum-norm solution bridges the gaps. The mean LOS velocity is the slope of a straight line fitted
 # through each displacement series; a pixel is reliable when its temporal coherence (how well the
 # series explains all its interferograms) is at least the threshold. Before inverting, every
@@ -64,7 +65,9 @@ tables = {o: pd.read_csv(output_paths(run_dir, o)["network"], parse_dates=["refe
 s = cfg.sbas
 display(Markdown(
     f"Settings: weights `{s.weight}` ({s.looks} looks), pairs dropped below a mean coherence of "
-    f"{s.min_mean_coherence}, reliable pixels at temporal coherence ≥ {s.min_temporal_coherence}; reference "
+    f"{s.min_mean_coherence}"
+    + (f" and beyond the most coherent {s.max_pairs} per track" if s.max_pairs else "") +
+    f", reliable pixels at temporal coherence ≥ {s.min_temporal_coherence}; reference "
     f"point {'automatic (a coherent, stable pixel valid in every pair)' if s.reference_x is None else (s.reference_x, s.reference_y)}."
 ))
 
@@ -72,8 +75,8 @@ display(Markdown(
 # ## The small-baseline networks
 #
 # Each line is an interferogram between two acquisitions (dots, placed by their perpendicular
-# baseline); dashed grey lines are pairs dropped by the coherence threshold. The paper keeps 216
-# ascending and 238 descending pairs.
+# baseline); dashed grey lines are pairs dropped by the coherence threshold or, in the `paper` profile,
+# beyond the most coherent 216 ascending / 238 descending pairs (the networks the paper keeps).
 
 # %%
 fig = fig_network(tables)

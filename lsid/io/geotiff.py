@@ -220,7 +220,7 @@ def open_interferograms(
                "heading": heading if heading is not None else np.nan, "source": f"{naming.processor} GeoTIFF: {folder}",
                "phase_sign": naming.sign_note, "processor": naming.processor},
     ).isel(pair=order)
-    ds = ds.rio.write_crs(crs).rio.write_transform(transform)
+    ds = ds.rio.write_crs(crs, inplace=True).rio.write_transform(transform, inplace=True)
     log.info("read %d %s interferograms (%d dates) from %s", ds.sizes["pair"], naming.processor, dates.size, folder)
     return ds
 
@@ -268,7 +268,7 @@ def open_velocity(path: str | Path, units: str = "mm/yr", orbit: str | None = No
         attrs={"orbit": orbit or "unknown", "source": str(path), "method": "velocity GeoTIFF (external SBAS)"},
     )
     if da_.rio.crs is not None:
-        ds = ds.rio.write_crs(da_.rio.crs).rio.write_transform(da_.rio.transform())
+        ds = ds.rio.write_crs(da_.rio.crs, inplace=True).rio.write_transform(da_.rio.transform(), inplace=True)
     return ds
 
 

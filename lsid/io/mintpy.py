@@ -99,7 +99,7 @@ def open_mintpy_stack(path: str | Path, geometry: str | Path | None = None, incl
                                    ("azimuthAngle", "azimuth_mintpy", "deg")):
                 if src in g:
                     ds[dst] = (("y", "x"), g[src][:].astype(np.float32), {"units": unit})
-    ds = ds.rio.write_crs(_crs(attrs)).rio.write_transform(transform)
+    ds = ds.rio.write_crs(_crs(attrs), inplace=True).rio.write_transform(transform, inplace=True)
     return check_stack(ds, str(path))
 
 

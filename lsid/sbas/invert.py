@@ -32,11 +32,13 @@ COHERENCE_CLIP = (0.05, 0.9975)
 #: Default threshold of temporal coherence for a reliable pixel (MintPy's default 0.7).
 MIN_TEMPORAL_COHERENCE = 0.7
 #: Output layers after the N displacement dates in a block.
-_EXTRA = ("velocity", "velocity_std", "temporal_coherence", "n_pairs", "n_unspanned", "mean_coherence")
+_EXTRA = kernels.EXTRA_OUTPUTS
 #: Local dask scheduler of the inversion (blocks on threads; see benchmarks/sbas.py for how they scale).
 SCHEDULER = "threads"
-#: Blocks examined to choose the pixel all interferograms are referred to (``reference_point="auto"``).
-REFERENCE_SAMPLE_BLOCKS = 24
+#: Blocks examined to choose the pixel all interferograms are referred to (``reference_point="auto"``),
+#: and the most pairs whose coherence is averaged to rank the candidates (spread over the series).
+REFERENCE_SAMPLE_BLOCKS = 12
+REFERENCE_SAMPLE_PAIRS = 32
 
 
 #: Coherence step of the phase-variance look-up table, and the largest number of looks it uses
@@ -92,40 +94,14 @@ def phase_variance(coherence: np.ndarray, looks: int) -> np.ndarray:
     return var_lut[idx].astype(np.float32)
 
 
-def _weights(coh, kind: str, looks: int):
-    if kind == "no" or coh is None:
-        return np.ones((1, 1))  # shared by all pixels: pixels with the same valid pairs share one solve
-    if kind == "coh":
-        return np.clip(np.nan_to_num(coh.astype(np.float32, copy=False), nan=COHERENCE_CLIP[0]), *COHERENCE_CLIP)
-    return 1.0 / phase_variance(coh, looks)
-
-
-def _block(phase, coh, *, ref_idx, sec_idx, dt, t_years, to_mm, kind, looks):
+def _block(phase, coh, *, ref_idx, sec_idx, dt, to_mm, kind, looks, ref_phase):
+    """Invert one block (M, ny, nx) of the stack: (N + extras, ny, nx) float32 (see kernels.invert_pixels)."""
     M, ny, nx = phase.shape
-    P = ny * nx
-    ph = phase.reshape(M, P)
-    c = None if coh is None else coh.reshape(M, P)
-    w = _weights(c, kind, looks)
-    ok = np.isfinite(ph)
-    rates = kernels.solve_rates(ph, w, ref_idx, sec_idx, dt, ok=ok)
-    series = kernels.rates_to_series(rates, dt)
-    tcoh = kernels.temporal_coherence(ph, series, ref_idx, sec_idx)
-    n_pairs = ok.sum(axis=0)
-    spanned = np.zeros((dt.size, P), dtype=bool)
-    for m in range(M):
-        spanned[ref_idx[m]:sec_idx[m]] |= ok[m]
-    n_unspanned = (~spanned).sum(axis=0)
-    disp = series * to_mm
-    vel, vstd = kernels.linear_velocity(disp, t_years)
-    dead = n_pairs == 0
-    if c is None:
-        mcoh = np.full(P, np.nan)
-    else:
-        with np.errstate(invalid="ignore"):
-            mcoh = np.where(ok, c, 0).sum(axis=0, dtype=np.float64) / np.maximum(n_pairs, 1)
-    out = np.concatenate([disp, vel[None], vstd[None], tcoh[None], n_pairs[None], n_unspanned[None], mcoh[None]])
-    out[: disp.shape[0] + 3, dead] = np.nan
-    return out.reshape(-1, ny, nx).astype(np.float32)
+    lut = _variance_table(int(min(max(looks, 1), MAX_LOOKS))) if kind == "var" else None
+    out = kernels.invert_pixels(phase.reshape(M, -1), None if coh is None else coh.reshape(M, -1), ref_idx,
+                                sec_idx, dt, to_mm, weight=kind, ref_phase=ref_phase, variance_lut=lut,
+                                coherence_clip=COHERENCE_CLIP)
+    return out.reshape(-1, ny, nx)
 
 
 def _block_no_coherence(phase, **kw):
@@ -185,7 +161,6 @@ def invert(
     ref_idx, sec_idx = np.searchsorted(dates, ref), np.searchsorted(dates, sec)
     days = (dates - dates[0]).astype(float)
     dt = np.diff(days) / DAYS_PER_YEAR
-    t_years = days / DAYS_PER_YEAR
     to_mm = -float(stack.attrs["wavelength"]) / (4 * np.pi) * MM_PER_M
     M, ny, nx = stack.unwrapped_phase.shape
     N = dates.size
@@ -194,15 +169,17 @@ def invert(
         d = v.data if isinstance(v.data, da.Array) else da.from_array(v.data, chunks=-1)
         return d.rechunk((M, block, block))
 
-    kw = dict(ref_idx=ref_idx, sec_idx=sec_idx, dt=dt, t_years=t_years, to_mm=to_mm, kind=weight, looks=looks)
-    chunks = ((N + len(_EXTRA),),) + as_dask(stack.unwrapped_phase).chunks[1:]
     phase = as_dask(stack.unwrapped_phase)
+    chunks = ((N + len(_EXTRA),),) + phase.chunks[1:]
     # Every unwrapped interferogram carries its own constant (the unwrapper's reference): refer all of
-    # them to one pixel, valid in every pair, before the inversion (as MintPy's reference_point step).
+    # them to one pixel, valid in every pair, before the inversion (as MintPy's reference_point step;
+    # the kernel subtracts the reference pixel's phase as it reads each block).
     ref_rc = None
+    ref_phase = np.zeros(M)
     if reference_point is not None:
         ref_rc = _pre_reference_pixel(stack, reference_point, block)
-        phase = phase - phase[:, ref_rc[0], ref_rc[1]].compute()[:, None, None]
+        ref_phase = np.asarray(stack.unwrapped_phase[:, ref_rc[0], ref_rc[1]].values, dtype=np.float64)
+    kw = dict(ref_idx=ref_idx, sec_idx=sec_idx, dt=dt, to_mm=to_mm, kind=weight, looks=looks, ref_phase=ref_phase)
     if weight != "no":
         arr = da.map_blocks(_block, phase, as_dask(stack.coherence), chunks=chunks,
                             dtype=np.float32, **kw)
@@ -259,7 +236,8 @@ def invert(
         if layer in stack:
             ds[layer] = (("y", "x"), np.asarray(stack[layer].values), stack[layer].attrs)
     if stack.rio.crs is not None:
-        ds = ds.rio.write_crs(stack.rio.crs).rio.write_transform(stack.rio.transform())
+        # in place: rioxarray's default is a deep copy of the whole result (twice, here)
+        ds.rio.write_crs(stack.rio.crs, inplace=True).rio.write_transform(stack.rio.transform(), inplace=True)
     if ref_rc is None:
         return ds
     if isinstance(reference_point, str):  # move the datum to a stable spot (exact: the model is linear)
@@ -272,7 +250,8 @@ def _pre_reference_pixel(stack, point, block: int) -> tuple[int, int]:
     """Row and column of the pixel the interferograms are referred to before the inversion.
 
     ``"auto"``: among a sample of blocks spread over the scene (not the whole stack: one extra read
-    of a few percent of the data), the pixel valid in every pair with the highest mean coherence.
+    of a few percent of the data), the pixel valid in every pair with the highest mean coherence
+    (over up to REFERENCE_SAMPLE_PAIRS pairs).
     """
     M, ny, nx = stack.unwrapped_phase.shape
     if isinstance(point, str):
@@ -289,7 +268,9 @@ def _pre_reference_pixel(stack, point, block: int) -> tuple[int, int]:
             if not valid.any():
                 continue
             if "coherence" in stack:
-                score = np.nan_to_num(np.asarray(stack.coherence.isel(**win).values).mean(axis=0), nan=-1.0)
+                some = np.unique(np.linspace(0, M - 1, min(M, REFERENCE_SAMPLE_PAIRS)).round().astype(int))
+                score = np.asarray(stack.coherence.isel(pair=some, **win).values).mean(axis=0)
+                score = np.nan_to_num(score, nan=-1.0)
                 score = np.where(valid, score, -np.inf)
             else:  # without coherence: the valid pixel nearest the block centre
                 rr, cc = np.mgrid[: valid.shape[0], : valid.shape[1]]

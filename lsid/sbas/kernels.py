@@ -1,26 +1,49 @@
-"""The small-baseline least-squares kernel, vectorised over pixels.
+"""The small-baseline least-squares kernels, compiled with numba.
 
 Unknowns are the mean phase rates of the intervals between consecutive dates (Berardino et al. 2002;
 MintPy's design matrix B): a pair (i, j) observes ``sum_{k=i}^{j-1} v_k * dt_k``. Each pixel uses only
 its own valid pairs (weight 0 for a NaN) and its own weights, through the normal equations
 ``(B^T W B + ridge I) v = B^T W phi``. For a small-baseline network B^T W B is banded (its bandwidth
 is the longest pair's span in intervals), so it is formed and solved by a banded Cholesky
-factorisation written here and compiled with numba (parallel over pixels, each pixel's band kept in
-cache): O(M s^2 + K b^2) operations per pixel for M pairs of span s, instead of one SVD per pixel.
+factorisation: O(M s^2 + K b^2) operations per pixel for M pairs of span s and K intervals of
+bandwidth b, instead of one SVD per pixel.
 
 The tiny ridge makes split networks solvable and drives the solution to the minimum-norm one (the
 SVD answer): intervals no valid pair spans get a rate of exactly 0, and within the observed space
-the relative bias is ridge / eigenvalue (about 1e-10 here). Hand-written because no library solves
-millions of independent small banded systems at once (scipy.linalg.solveh_banded solves one).
+the relative bias is ridge / eigenvalue (about 1e-10 here).
+
+Layout: pixels are taken in chunks of :data:`CHUNK`; inside a chunk every
+step loops over the chunk's pixels innermost, over contiguous memory, so the compiler vectorises it
+and each chunk's normal matrices stay in cache from the first sum to the back substitution.
+:func:`invert_pixels` fuses the whole per-pixel inversion (weights from coherence, solve,
+displacement series, linear velocity and its deviation, temporal coherence) into one pass over the
+phase, so a block needs no temporaries of the size of its stack. The kernels are serial and release
+the GIL: the parallelism is dask's, one block per thread (or worker), so reading one block overlaps
+computing another and no two thread pools compete for the cores.
+
+Hand-written because no library solves millions of independent small banded systems at once
+(scipy.linalg.solveh_banded solves one; batched LAPACK wants dense matrices).
 """
 
 from __future__ import annotations
+
+import math
 
 import numba
 import numpy as np
 
 #: Ridge, relative to the largest diagonal entry of each pixel's normal matrix.
 RIDGE = 1e-10
+#: Pixels per chunk of the compiled kernels (one chunk's work arrays fit in the L2 cache).
+CHUNK = 64
+#: How weights are made inside the kernels (``weight_mode``).
+WEIGHT_MODES = {"no": 0, "given": 1, "coh": 2, "var": 3}
+#: Output rows of :func:`invert_pixels` after the N displacement dates.
+EXTRA_OUTPUTS = ("velocity", "velocity_std", "temporal_coherence", "n_pairs", "n_unspanned", "mean_coherence")
+
+# Reassociation lets the compiler vectorise the per-chunk loops; no 'nnan' flag, because NaN marks a
+# missing observation and must compare as NaN.
+_FASTMATH = {"reassoc", "contract", "arcp", "nsz", "afn"}
 
 
 def bandwidth(ref_idx: np.ndarray, sec_idx: np.ndarray) -> int:
@@ -28,178 +51,284 @@ def bandwidth(ref_idx: np.ndarray, sec_idx: np.ndarray) -> int:
     return int(np.max(sec_idx - ref_idx)) - 1 if len(ref_idx) else 0
 
 
-def design_matrix(ref_idx: np.ndarray, sec_idx: np.ndarray, dt: np.ndarray) -> np.ndarray:
-    """(M, K) design matrix B: row m holds dt_k on the intervals pair m spans (MintPy's B)."""
-    B = np.zeros((len(ref_idx), dt.size))
-    for m, (i, j) in enumerate(zip(ref_idx, sec_idx)):
-        B[m, i:j] = dt[i:j]
-    return B
+@numba.njit(cache=True, nogil=True, fastmath=_FASTMATH)
+def _weight(mode, g, wlut, lut_lo, lut_hi, lut_step, clip_lo, clip_hi):  # pragma: no cover (compiled)
+    """Weight of one observation from ``g`` (a given weight, or a coherence)."""
+    if mode == 0:
+        return 1.0
+    if mode == 1:
+        return g
+    if g != g:  # no coherence: the lowest weight
+        g = clip_lo
+    if mode == 2:
+        return min(max(g, clip_lo), clip_hi)
+    g = min(max(max(g, clip_lo), lut_lo), lut_hi)
+    return wlut[int((g - lut_lo) / lut_step)]
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FASTMATH)
+def _solve_chunk(phase, ref_phase, wsrc, mode, wlut, lut, ref_idx, sec_idx, dt, b, ridge, p0, C,
+                 rates, npair, csum, unspanned, band):  # pragma: no cover (compiled)
+    """Weighted least-squares rates (K, C) of pixels p0 .. p0 + C - 1, into ``rates``; per pixel, the
+    number of valid pairs into ``npair``, the sum of ``wsrc`` over them into ``csum`` and the number
+    of intervals no valid pair spans into ``unspanned``. ``band`` (b + 1, K, C) is work space."""
+    M = phase.shape[0]
+    K = dt.size
+    lut_lo, lut_hi, lut_step, clip_lo, clip_hi = lut[0], lut[1], lut[2], lut[3], lut[4]
+    band[:, :, :C] = 0.0
+    rates[:, :C] = 0.0
+    npair[:C] = 0.0
+    csum[:C] = 0.0
+    unspanned[:C] = 0.0
+    wv = np.empty(C)
+    wy = np.empty(C)
+    for m in range(M):
+        i = ref_idx[m]
+        j = sec_idx[m]
+        r0 = ref_phase[m]
+        for q in range(C):
+            y = phase[m, p0 + q]
+            if y == y:
+                g = wsrc[m, p0 + q] if mode > 0 else 1.0
+                w = _weight(mode, g, wlut, lut_lo, lut_hi, lut_step, clip_lo, clip_hi)
+                wv[q] = w
+                wy[q] = w * (y - r0)
+                npair[q] += 1.0
+                csum[q] += g
+            else:
+                wv[q] = 0.0
+                wy[q] = 0.0
+        for k in range(i, j):
+            for q in range(C):
+                rates[k, q] += wy[q]
+            for d in range(k - i + 1):
+                for q in range(C):
+                    band[d, k, q] += wv[q]
+    # scale by the interval lengths: N[k, k-d] = dt_k dt_{k-d} sum(w), rhs_k = dt_k sum(w phi)
+    dmax = np.zeros(C)
+    for k in range(K):
+        for q in range(C):
+            if band[0, k, q] == 0.0:  # weights are > 0: no valid pair spans interval k
+                unspanned[q] += 1.0
+        for q in range(C):
+            rates[k, q] *= dt[k]
+        for d in range(min(b, k) + 1):
+            f = dt[k] * dt[k - d]
+            for q in range(C):
+                band[d, k, q] *= f
+        for q in range(C):
+            dmax[q] = max(dmax[q], band[0, k, q])
+    for q in range(C):
+        dmax[q] = ridge * (dmax[q] if dmax[q] > 0 else 1.0)
+    for k in range(K):
+        for q in range(C):
+            band[0, k, q] += dmax[q]
+    # banded Cholesky in place (Crout order): band[k - j, k] becomes L[k, j]
+    for k in range(K):
+        lo = max(0, k - b)
+        for j in range(lo, k):
+            for t in range(lo, j):
+                for q in range(C):
+                    band[k - j, k, q] -= band[k - t, k, q] * band[j - t, j, q]
+            for q in range(C):
+                band[k - j, k, q] /= band[0, j, q]
+        for t in range(lo, k):
+            for q in range(C):
+                band[0, k, q] -= band[k - t, k, q] * band[k - t, k, q]
+        for q in range(C):
+            band[0, k, q] = math.sqrt(max(band[0, k, q], 1e-300))
+    # L z = rhs, then L^T x = z (in place in ``rates``)
+    for k in range(K):
+        for t in range(max(0, k - b), k):
+            for q in range(C):
+                rates[k, q] -= band[k - t, k, q] * rates[t, q]
+        for q in range(C):
+            rates[k, q] /= band[0, k, q]
+    for k in range(K - 1, -1, -1):
+        for t in range(k + 1, min(K, k + b + 1)):
+            for q in range(C):
+                rates[k, q] -= band[t - k, t, q] * rates[t, q]
+        for q in range(C):
+            rates[k, q] /= band[0, k, q]
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FASTMATH)
+def _rates_kernel(phase, weight, ref_idx, sec_idx, dt, b, ridge, out):  # pragma: no cover (compiled)
+    M, P = phase.shape
+    K = dt.size
+    nchunks = (P + CHUNK - 1) // CHUNK
+    zero = np.zeros(M)
+    lut = np.zeros(5)
+    for c in range(nchunks):
+        p0 = c * CHUNK
+        C = min(CHUNK, P - p0)
+        rates = np.empty((K, CHUNK))
+        npair = np.empty(CHUNK)
+        csum = np.empty(CHUNK)
+        unspanned = np.empty(CHUNK)
+        band = np.empty((b + 1, K, CHUNK))
+        _solve_chunk(phase, zero, weight, 1, lut, lut, ref_idx, sec_idx, dt, b, ridge, p0, C, rates, npair, csum,
+                     unspanned, band)
+        for k in range(K):
+            for q in range(C):
+                out[k, p0 + q] = rates[k, q]
 
 
 def solve_rates(phase: np.ndarray, weight: np.ndarray, ref_idx: np.ndarray, sec_idx: np.ndarray,
-                dt: np.ndarray, shared_min: int = 64, ok: np.ndarray | None = None) -> np.ndarray:
-    """Least-squares interval rates for every pixel.
+                dt: np.ndarray) -> np.ndarray:
+    """Least-squares interval rates for every pixel (only its valid pairs, its own weights).
 
     Parameters
     ----------
     phase : (M, P) unwrapped phase of M pairs at P pixels, rad; NaN = not observed.
-    weight : (M, P) per-pixel weights, or (M, 1) / (1, 1) weights shared by all pixels (>= 0).
+    weight : (M, P) per-pixel weights, or (M, 1) / (1, 1) weights shared by all pixels (> 0).
     ref_idx, sec_idx : (M,) date indices of each pair (ref < sec).
     dt : (K,) interval lengths, years (K = number of dates - 1).
-    shared_min : with shared weights, pixels that have the same set of valid pairs share one
-        factorisation when at least this many of them do (one matrix product for the group);
-        the others go through the banded per-pixel solver.
-    ok : ``np.isfinite(phase)``, when the caller already has it.
 
     Returns
     -------
-    (K, P) rates, rad/yr (float64).
+    (K, P) rates, rad/yr (float64); 0 on intervals no valid pair of the pixel spans.
     """
+    phase = np.ascontiguousarray(phase, dtype=np.float32)
+    M, P = phase.shape
+    w = np.ascontiguousarray(np.broadcast_to(np.asarray(weight, dtype=np.float32), (M, P)))
+    out = np.empty((dt.size, P))
+    _rates_kernel(phase, w, np.asarray(ref_idx, np.int64), np.asarray(sec_idx, np.int64),
+                  np.asarray(dt, np.float64), max(bandwidth(ref_idx, sec_idx), 0), RIDGE, out)
+    return out
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FASTMATH)
+def _invert_kernel(phase, ref_phase, coh, mode, wlut, lut, ref_idx, sec_idx, dt, t_years, to_mm, b, ridge,
+                   out):  # pragma: no cover (compiled)
     M, P = phase.shape
     K = dt.size
-    ok = np.isfinite(phase) if ok is None else ok
-    rates = np.empty((K, P))
-    todo = np.ones(P, dtype=bool)
-    weight = np.asarray(weight, dtype=np.float64)
-    if weight.shape in ((1, 1), (M, 1)) and P >= shared_min:
-        wvec = np.broadcast_to(weight, (M, 1))[:, 0]
-        B = design_matrix(ref_idx, sec_idx, dt)
-        full = ok.all(axis=0)
-        groups = [np.flatnonzero(full)] if full.sum() >= shared_min else []
-        rest = np.flatnonzero(~full)
-        if rest.size >= shared_min:  # group the other pixels by their set of valid pairs
-            packed = np.packbits(ok[:, rest], axis=0)
-            keys = np.ascontiguousarray(packed.T).view(np.dtype((np.void, packed.shape[0]))).ravel()
-            _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-            order = np.argsort(inverse, kind="stable")
-            bounds = np.concatenate([[0], np.cumsum(counts)])
-            groups += [rest[order[bounds[g]:bounds[g + 1]]] for g in np.flatnonzero(counts >= shared_min)]
-        for px in groups:
-            m = ok[:, px[0]]
-            Bw = B[m] * wvec[m, None]
-            N = B[m].T @ Bw
-            diag_max = N.diagonal().max()
-            N[np.diag_indices(K)] += RIDGE * (diag_max if diag_max > 0 else 1.0)
-            # one (K x M) solution operator for the group, applied as one matrix product (float64:
-            # in float32 the rounding of large unwrapped phases adds up to 0.1 mm over the series)
-            G = np.linalg.solve(N, Bw.T)
-            sel = phase[:, px] if m.all() else phase[np.ix_(m, px)]
-            rates[:, px] = G @ sel.astype(np.float64)
-            todo[px] = False
-    if todo.any():
-        idx = np.flatnonzero(todo) if not todo.all() else slice(None)
-        w = weight if weight.shape[1] == 1 else weight[:, idx]
-        rates[:, idx] = _solve_banded(phase[:, idx], ok[:, idx], w, ref_idx, sec_idx, dt)
-    return rates
+    N = K + 1
+    tmean = 0.0
+    for n in range(N):
+        tmean += t_years[n]
+    tmean /= N
+    sxx = 0.0
+    for n in range(N):
+        sxx += (t_years[n] - tmean) ** 2
+    dof = max(N - 2, 1)
+    nchunks = (P + CHUNK - 1) // CHUNK
+    for c in range(nchunks):
+        p0 = c * CHUNK
+        C = min(CHUNK, P - p0)
+        rates = np.empty((K, CHUNK))
+        npair = np.empty(CHUNK)
+        csum = np.empty(CHUNK)
+        unspanned = np.empty(CHUNK)
+        band = np.empty((b + 1, K, CHUNK))
+        _solve_chunk(phase, ref_phase, coh, mode, wlut, lut, ref_idx, sec_idx, dt, b, ridge, p0, C,
+                     rates, npair, csum, unspanned, band)
+        # displacement series (rad, 0 at the first date)
+        series = np.empty((N, CHUNK))
+        for q in range(C):
+            series[0, q] = 0.0
+        for k in range(K):
+            for q in range(C):
+                series[k + 1, q] = series[k, q] + rates[k, q] * dt[k]
+        # straight-line fit through the series: slope and its standard deviation, mm/yr
+        mean = np.zeros(CHUNK)
+        for n in range(N):
+            for q in range(C):
+                mean[q] += series[n, q]
+        slope = np.zeros(CHUNK)
+        for q in range(C):
+            mean[q] /= N
+        for n in range(N):
+            tc = t_years[n] - tmean
+            for q in range(C):
+                slope[q] += tc * (series[n, q] - mean[q])
+        for q in range(C):
+            slope[q] /= sxx
+        ss = np.zeros(CHUNK)
+        for n in range(N):
+            tc = t_years[n] - tmean
+            for q in range(C):
+                e = series[n, q] - mean[q] - slope[q] * tc
+                ss[q] += e * e
+        # temporal coherence: |mean of exp(j residual)| over the valid pairs (Pepe & Lanari 2006)
+        cs = np.zeros(CHUNK)
+        sn = np.zeros(CHUNK)
+        for m in range(M):
+            i = ref_idx[m]
+            j = sec_idx[m]
+            r0 = ref_phase[m]
+            for q in range(C):
+                y = phase[m, p0 + q]
+                if y == y:
+                    e = y - r0 - (series[j, q] - series[i, q])
+                    cs[q] += math.cos(e)
+                    sn[q] += math.sin(e)
+        for q in range(C):
+            p = p0 + q
+            n = npair[q]
+            if n == 0:
+                for k in range(N + 3):
+                    out[k, p] = np.nan
+                out[N + 3, p] = 0.0
+                out[N + 4, p] = K
+                out[N + 5, p] = np.nan
+                continue
+            for k in range(N):
+                out[k, p] = series[k, q] * to_mm
+            out[N, p] = slope[q] * to_mm
+            out[N + 1, p] = math.sqrt(ss[q] / dof / sxx) * abs(to_mm)
+            out[N + 2, p] = math.sqrt(cs[q] * cs[q] + sn[q] * sn[q]) / n
+            out[N + 3, p] = n
+            out[N + 4, p] = unspanned[q]
+            out[N + 5, p] = csum[q] / n if mode > 0 else np.nan
 
 
-def _solve_banded(phase, ok, weight, ref_idx, sec_idx, dt) -> np.ndarray:
-    """Per-pixel normal equations, formed and solved in band storage (numba, parallel over pixels).
+def invert_pixels(phase: np.ndarray, coherence: np.ndarray | None, ref_idx: np.ndarray, sec_idx: np.ndarray,
+                  dt: np.ndarray, to_mm: float, weight: str = "no", ref_phase: np.ndarray | None = None,
+                  variance_lut: tuple[np.ndarray, np.ndarray] | None = None,
+                  coherence_clip: tuple[float, float] = (0.05, 0.9975)) -> np.ndarray:
+    """The whole SBAS inversion of P pixels in one compiled pass.
 
-    N[k, l] = dt_k dt_l * (sum of the weights of the pairs spanning both intervals k and l), and
-    (B^T W phi)_k = dt_k * (sum of w * phi over the pairs spanning k). Each pixel's band (a few KB)
-    stays in cache from the first sum to the back substitution: one pass over the phase.
+    Parameters
+    ----------
+    phase : (M, P) unwrapped phase, rad (float32); NaN = not observed.
+    coherence : (M, P) coherence, or None (only with ``weight="no"``).
+    ref_idx, sec_idx : (M,) date indices of each pair; dt : (K,) interval lengths, years.
+    to_mm : phase (rad) to LOS displacement (mm, positive towards the satellite).
+    weight : ``no``, ``coh`` (coherence clipped to ``coherence_clip``) or ``var`` (1 / phase variance
+        from ``variance_lut`` = (coherence bin centres, variance rad^2); coherence below
+        ``coherence_clip[0]`` or NaN counts as ``coherence_clip[0]``).
+    ref_phase : (M,) phase subtracted from every pixel first (the reference pixel's), rad.
+
+    Returns
+    -------
+    (N + 6, P) float32: displacement (mm, 0 at the first date) for the N dates, then
+    :data:`EXTRA_OUTPUTS`: velocity and its standard deviation (mm/yr), temporal coherence, number
+    of valid pairs, number of intervals no valid pair spans, mean coherence of the valid pairs (NaN
+    without coherence). Pixels with no valid pair: NaN (counts 0 and K).
     """
+    phase = np.ascontiguousarray(phase, dtype=np.float32)
     M, P = phase.shape
     K = dt.size
-    b = max(bandwidth(ref_idx, sec_idx), 0)
-    shared = weight.shape[1] == 1
-    w = np.ascontiguousarray(np.broadcast_to(weight, (M, 1)) if shared else weight, dtype=np.float32)
-    ph = np.ascontiguousarray(phase, dtype=np.float32)
-    rates = np.empty((K, P))
-    _banded_kernel(ph, w, shared, ref_idx.astype(np.int64), sec_idx.astype(np.int64),
-                   np.ascontiguousarray(dt, dtype=np.float64), b, RIDGE, rates)
-    return rates
-
-
-@numba.njit(parallel=True, cache=True, nogil=True)
-def _banded_kernel(phase, w, shared, ref_idx, sec_idx, dt, b, ridge, rates):  # pragma: no cover (compiled)
-    M, P = phase.shape
-    K = dt.size
-    chunk = 64
-    for c in numba.prange((P + chunk - 1) // chunk):
-        band = np.empty((b + 1, K))
-        rhs = np.empty(K)
-        for p in range(c * chunk, min(P, (c + 1) * chunk)):
-            band[:] = 0.0
-            rhs[:] = 0.0
-            for m in range(M):
-                y = phase[m, p]
-                if y != y:  # NaN: not observed at this pixel
-                    continue
-                wm = w[m, 0] if shared else w[m, p]
-                wy = wm * y
-                i = ref_idx[m]
-                for k in range(i, sec_idx[m]):
-                    rhs[k] += wy
-                    for d in range(k - i + 1):
-                        band[d, k] += wm
-            dmax = 0.0
-            for k in range(K):
-                rhs[k] *= dt[k]
-                for d in range(min(b, k) + 1):
-                    band[d, k] *= dt[k] * dt[k - d]
-                if band[0, k] > dmax:
-                    dmax = band[0, k]
-            eps = ridge * (dmax if dmax > 0 else 1.0)
-            for k in range(K):
-                band[0, k] += eps
-            # banded Cholesky, L stored in place: band[k - j, k] = L[k, j]
-            for k in range(K):
-                lo = max(0, k - b)
-                for j in range(lo, k):
-                    s = band[k - j, k]
-                    for t in range(lo, j):
-                        s -= band[k - t, k] * band[j - t, j]
-                    band[k - j, k] = s / band[0, j]
-                s = band[0, k]
-                for t in range(lo, k):
-                    s -= band[k - t, k] * band[k - t, k]
-                band[0, k] = np.sqrt(max(s, 1e-300))
-            # L z = rhs, then L^T x = z
-            for k in range(K):
-                s = rhs[k]
-                for t in range(max(0, k - b), k):
-                    s -= band[k - t, k] * rhs[t]
-                rhs[k] = s / band[0, k]
-            for k in range(K - 1, -1, -1):
-                s = rhs[k]
-                for t in range(k + 1, min(K, k + b + 1)):
-                    s -= band[t - k, t] * rhs[t]
-                rhs[k] = s / band[0, k]
-            for k in range(K):
-                rates[k, p] = rhs[k]
-
-
-def rates_to_series(rates: np.ndarray, dt: np.ndarray) -> np.ndarray:
-    """(N, P) phase time series (0 at the first date) from (K, P) interval rates and (K,) intervals."""
-    steps = rates * dt[:, None]
-    return np.concatenate([np.zeros((1, rates.shape[1])), np.cumsum(steps, axis=0)])
-
-
-def temporal_coherence(phase: np.ndarray, series: np.ndarray, ref_idx, sec_idx) -> np.ndarray:
-    """|mean over valid pairs of exp(j * residual)| per pixel (Pepe & Lanari 2006; MintPy's).
-    Computed in float32 (a coherence, not a displacement: 1e-7 is plenty)."""
-    s32 = series.astype(np.float32)
-    res = phase.astype(np.float32, copy=False) - s32[sec_idx]
-    res += s32[ref_idx]
-    bad = np.isnan(res)
-    n = res.shape[0] - bad.sum(axis=0)
-    res[bad] = 0.0
-    c = np.cos(res).sum(axis=0, dtype=np.float64) - (res.shape[0] - n)
-    s = np.sin(res).sum(axis=0, dtype=np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n > 0, np.hypot(c, s) / np.maximum(n, 1), np.nan)
-
-
-def linear_velocity(series: np.ndarray, t_years: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Slope of a straight line fitted through each pixel's series, and its standard deviation
-    (from the fit residuals). ``series`` (N, P), ``t_years`` (N,). Units: series unit per year."""
-    tc = t_years - t_years.mean()
-    sxx = float(np.sum(tc**2))
-    mean = series.mean(axis=0)
-    slope = (tc[:, None] * (series - mean)).sum(axis=0) / sxx
-    res = series - (mean + slope * tc[:, None])
-    dof = max(series.shape[0] - 2, 1)
-    std = np.sqrt((res**2).sum(axis=0) / dof / sxx)
-    return slope, std
+    mode = WEIGHT_MODES[weight]
+    if coherence is None:
+        if mode != 0:
+            raise ValueError(f"weight={weight!r} needs coherence")
+        coh = np.zeros((1, 1), np.float32)
+    else:
+        coh = np.ascontiguousarray(coherence, dtype=np.float32)
+    if mode == 3:
+        coh_lut, var_lut = variance_lut
+        step = float(coh_lut[1] - coh_lut[0])
+        wlut = (1.0 / var_lut.astype(np.float32)).astype(np.float64)
+        lut = np.array([coh_lut[0], coh_lut[-1], step, *coherence_clip], dtype=np.float64)
+    else:
+        wlut = np.zeros(1)
+        lut = np.array([0.0, 1.0, 1.0, *coherence_clip], dtype=np.float64)
+    t_years = np.concatenate([[0.0], np.cumsum(dt)])
+    ref_phase = np.zeros(M) if ref_phase is None else np.asarray(ref_phase, dtype=np.float64)
+    out = np.empty((K + 1 + len(EXTRA_OUTPUTS), P), dtype=np.float32)
+    _invert_kernel(phase, ref_phase, coh, mode, wlut, lut, np.asarray(ref_idx, np.int64),
+                   np.asarray(sec_idx, np.int64), np.asarray(dt, np.float64), t_years, float(to_mm),
+                   max(bandwidth(ref_idx, sec_idx), 0), RIDGE, out)
+    return out

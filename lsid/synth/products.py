@@ -27,8 +27,8 @@ def _coords(scene: Scene) -> dict:
 
 
 def _georef(ds: xr.Dataset, scene: Scene) -> xr.Dataset:
-    ds = ds.rio.write_crs(scene.grid.crs.to_wkt())
-    return ds.rio.write_transform(scene.grid.transform)
+    ds = ds.rio.write_crs(scene.grid.crs.to_wkt(), inplace=True)
+    return ds.rio.write_transform(scene.grid.transform, inplace=True)
 
 
 def _common_attrs(scene: Scene) -> dict:
