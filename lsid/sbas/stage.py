@@ -93,7 +93,9 @@ def run_track(cfg: AOIConfig, orbit: str, run_dir: str | Path, force: bool = Fal
         "velocity_p99_mm_yr": float(np.percentile(v, 99)) if v.size else None,
         "reference_x": d.attrs["reference_x"], "reference_y": d.attrs["reference_y"],
         "reference_date": d.attrs["reference_date"], "seconds": round(seconds, 1),
-        "warnings": [str(w.message) for w in caught],
+        # lsid's own warnings (network split, ...), not the deprecation notices of libraries
+        "warnings": [str(w.message) for w in caught
+                     if not issubclass(w.category, (DeprecationWarning, PendingDeprecationWarning, FutureWarning))],
     }
     write_text(paths["summary"], json.dumps(summary, indent=2))
     log.info("SBAS %s: %d/%d pairs, %.1f s", orbit, summary["pairs_kept"], summary["pairs_total"], seconds)
