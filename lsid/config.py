@@ -230,6 +230,42 @@ class InputsConfig(_Strict):
     descending: OrbitInput | None = None
 
 
+class TilesConfig(_Strict):
+    """The deformation-map dataset (lsid.tiles): maps, tiling, quality filter, labels, augmentation, splits."""
+
+    size: int = Field(512, ge=32, le=4096, description="tile edge, px (the paper: 512)")
+    stride: int | None = Field(None, ge=8, le=4096, description="step between tiles, px (default: the tile size, no overlap)")
+    per_date: bool = Field(True, description="one map per acquisition date (moving-window velocity), besides the mean-velocity map")
+    date_step: int = Field(1, ge=1, le=100, description="use every n-th date for the per-date maps")
+    window_days: float = Field(365.0, ge=24, le=3650, description="length of the centred window of each per-date velocity map, days")
+    min_valid_share: float = Field(0.5, ge=0, le=1, description="a kept tile has at least this share of reliable pixels")
+    min_tile_signal_mm_yr: float = Field(8.0, ge=0, le=1000, description="a tile shows an anomaly when the 99th percentile of |v - median v| reaches this, mm/yr")
+    label_min_inside: float = Field(0.5, ge=0, le=1, description="a box is kept when at least this share of its object's area is inside the tile")
+    label_min_signal_mm_yr: float = Field(5.0, ge=0, le=1000, description="an object is a positive in a map when its median |LOS velocity| there reaches this, mm/yr")
+    label_min_valid_share: float = Field(0.3, ge=0, le=1, description="... and at least this share of its pixels in the tile is reliable")
+    min_box_px: int = Field(4, ge=1, le=512, description="boxes narrower or shorter than this are dropped, px")
+    min_tile_coherence: float = Field(0.5, ge=0, le=1, description="a kept tile has at least this mean temporal coherence (over its pixels with a value)")
+    max_maps_per_tile: int = Field(8, ge=1, le=10000, description="per track, keep at most this many maps of the same ground (spread over the dates: they are near-duplicates)")
+    negative_share: float = Field(0.25, ge=0, lt=1, description="share of negative tiles (no landslide) among the kept tiles")
+    render_range_mm_yr: float = Field(40.0, gt=0, le=1000, description="velocity at the ends of the colour map of rendered tiles (and of the physical velocity channel), mm/yr")
+    augment_factor: int = Field(3, ge=1, le=8, description="tiles after augmentation per kept tile (the paper: 3)")
+    noise_std: float = Field(0.02, ge=0, le=0.5, description="std of the Gaussian noise of augmented copies, in units of the normalised channels")
+    block_tiles: int = Field(1, ge=1, le=64, description="edge of the spatial blocks of the split, in tiles")
+    split: tuple[float, float, float] = Field((0.7, 0.15, 0.15), description="train / val / test shares of the ground blocks")
+    channels: list[Literal["rendered", "physical"]] = Field(["rendered", "physical"], description="TileSets to write")
+    inventory: str | None = Field(None, description="landslide inventory (GeoJSON / Shapefile / GeoPackage polygons, any CRS); None: the synthetic truth")
+
+    @model_validator(mode="after")
+    def _check(self):
+        if abs(sum(self.split) - 1) > 1e-6 or min(self.split) < 0:
+            raise ValueError(f"split shares must be >= 0 and sum to 1, got {list(self.split)}")
+        if self.stride is not None and self.stride > self.size:
+            raise ValueError(f"stride ({self.stride}) larger than the tile ({self.size}) would skip ground")
+        if not self.channels:
+            raise ValueError("channels: name at least one of 'rendered', 'physical'")
+        return self
+
+
 class AOIConfig(_Strict):
     """A validated area of interest at one profile."""
 
@@ -240,6 +276,7 @@ class AOIConfig(_Strict):
     profile: Literal["smoke", "cpu", "paper"] = "cpu"
     synth: SynthConfig = SynthConfig()
     sbas: SbasConfig = SbasConfig()
+    tiles: TilesConfig = TilesConfig()
     inputs: InputsConfig = InputsConfig()
 
     @model_validator(mode="after")
@@ -281,7 +318,8 @@ PROFILE_OVERRIDES: dict[str, dict[str, Any]] = {
                 "ascending": {"n_dates": 14, "repeat_days": 24, "n_neighbours": 3},
                 "descending": {"n_dates": 18, "repeat_days": 24, "n_neighbours": 3},
             },
-        }
+        },
+        "tiles": {"size": 48, "date_step": 2, "window_days": 120},
     },
     "cpu": {
         "synth": {
@@ -290,7 +328,9 @@ PROFILE_OVERRIDES: dict[str, dict[str, Any]] = {
                 "ascending": {"n_dates": 30, "repeat_days": 12, "n_neighbours": 3},
                 "descending": {"n_dates": 45, "repeat_days": 12, "n_neighbours": 3},
             },
-        }
+        },
+        # 256 px of 28 m cover about the ground of the paper's 512 px tiles of 12 m
+        "tiles": {"size": 256},
     },
     "paper": {
         # Dong et al. (2026): 2285 x 3565 px scene, 88 ascending and 160 descending images
@@ -402,6 +442,9 @@ def load_aoi(path: str | Path, profile: str = "cpu", overrides: dict | None = No
     for spec in (inputs.values() if isinstance(inputs, dict) else []):
         if isinstance(spec, dict) and isinstance(spec.get("path"), str) and not Path(spec["path"]).is_absolute():
             spec["path"] = str((path.parent / spec["path"]).resolve())  # relative to the AOI file
+    tiles = raw.get("tiles") or {}
+    if isinstance(tiles, dict) and isinstance(tiles.get("inventory"), str) and not Path(tiles["inventory"]).is_absolute():
+        tiles["inventory"] = str((path.parent / tiles["inventory"]).resolve())
     merged = deep_merge(defaults, raw)
     merged = deep_merge(merged, PROFILE_OVERRIDES[profile])
     merged = deep_merge(merged, file_profiles.get(profile) or {})

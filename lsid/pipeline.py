@@ -43,6 +43,7 @@ class Stage:
 STAGES: tuple[Stage, ...] = (
     Stage("study_area", "notebooks/00_study_area.py"),
     Stage("sbas", "notebooks/01_sbas_inversion.py"),
+    Stage("dataset", "notebooks/02_dataset.py"),
 )
 
 

@@ -32,3 +32,13 @@ def smoke_run(smoke_aoi, tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("smoke_run")
     generate(smoke_aoi, run_dir, progress=False)
     return run_dir
+
+
+@pytest.fixture(scope="session")
+def smoke_sbas(smoke_aoi, smoke_run):
+    """The smoke area with both tracks inverted (runs/<...>/sbas)."""
+    from lsid.sbas.stage import run_track
+
+    for orbit in ("ascending", "descending"):
+        run_track(smoke_aoi, orbit, smoke_run)
+    return smoke_run
