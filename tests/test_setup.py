@@ -48,3 +48,11 @@ def test_every_toc_chapter_exists_or_is_executed():
     for f in files:
         assert f in executed or (ROOT / f"{f}.md").exists(), f
     assert executed <= set(files)
+
+
+def test_source_digest_follows_the_code():
+    from lsid.provenance import source_digest
+
+    a = source_digest("lsid.tiles")
+    assert a == source_digest("lsid.tiles") and len(a) == 64
+    assert a != source_digest("lsid.sbas") and source_digest("lsid.geometry") != source_digest("lsid.tiles", "lsid.geometry")

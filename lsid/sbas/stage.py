@@ -21,6 +21,7 @@ from lsid.io.aoi import open_track
 from lsid.io.atomic import atomic_path, ensure_writable_dir, write_text
 from lsid.io.geotiff import write_cog
 from lsid.io.netcdf import write_netcdf
+from lsid.provenance import source_digest
 from lsid.sbas.invert import invert
 from lsid.sbas.network import select_network
 
@@ -34,7 +35,7 @@ def output_paths(run_dir: str | Path, orbit: str) -> dict[str, Path]:
 
 
 def _digest(cfg: AOIConfig, orbit: str, run_dir: Path) -> str:
-    inputs = {"sbas": cfg.to_dict()["sbas"], "orbit": orbit}
+    inputs = {"sbas": cfg.to_dict()["sbas"], "orbit": orbit, "code": source_digest("lsid.sbas", "lsid.io")}
     if cfg.synthetic:
         m = Path(run_dir) / "synth" / "manifest.json"
         inputs["synth"] = json.loads(m.read_text())["digest"] if m.exists() else None

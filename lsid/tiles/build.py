@@ -29,6 +29,7 @@ from lsid.geometry import slope_aspect
 from lsid.io.aoi import tracks
 from lsid.io.atomic import ensure_writable_dir, write_text
 from lsid.io.netcdf import open_netcdf
+from lsid.provenance import source_digest
 from lsid.tiles import labels as lab
 from lsid.tiles.augment import OPERATIONS, augment
 from lsid.tiles.maps import map_specs, window_maps
@@ -40,8 +41,8 @@ log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 CATEGORY = {"id": 1, "name": "landslide", "supercategory": "deformation anomaly"}
-#: Weight of a negative tile, against 1 for a positive, when blocks are shared between the splits.
-NEGATIVE_BLOCK_WEIGHT = 0.5
+#: Negative tiles kept when no tile is positive (an empty inventory): enough to show the area.
+NEGATIVES_WITHOUT_POSITIVES = 50
 
 
 def output_dir(run_dir: str | Path) -> Path:
@@ -49,7 +50,8 @@ def output_dir(run_dir: str | Path) -> Path:
 
 
 def _digest(cfg: AOIConfig, run_dir: Path) -> str:
-    parts = {"tiles": cfg.to_dict()["tiles"], "seed": cfg.seed}
+    parts = {"tiles": cfg.to_dict()["tiles"], "seed": cfg.seed,
+             "code": source_digest("lsid.tiles", "lsid.geometry", "lsid.plots.style")}
     for o in tracks(cfg):
         summ = Path(run_dir) / "sbas" / f"{o}.json"
         parts[o] = json.loads(summ.read_text()).get("digest") if summ.exists() else None
@@ -149,7 +151,7 @@ def select(survey: pd.DataFrame, cfg: AOIConfig) -> pd.DataFrame:
         s.loc[_spread(g.index[g.positive.to_numpy()].to_numpy(), p.max_maps_per_tile), "kept"] = True
         neg_cand.extend(_spread(g.index[g.negative_pool.to_numpy()].to_numpy(), p.max_maps_per_tile))
     n_pos = int(s.kept.sum())
-    n_neg = int(round(p.negative_share / (1 - p.negative_share) * n_pos)) if n_pos else min(len(neg_cand), 50)
+    n_neg = int(round(p.negative_share / (1 - p.negative_share) * n_pos)) if n_pos else min(len(neg_cand), NEGATIVES_WITHOUT_POSITIVES)
     if neg_cand and n_neg:
         s.loc[rng.choice(np.array(neg_cand), size=min(n_neg, len(neg_cand)), replace=False), "kept"] = True
     return s
@@ -166,7 +168,7 @@ def _assign_splits(s: pd.DataFrame, cfg: AOIConfig) -> pd.DataFrame:
     kept = s[s.kept]
     weights = {}
     for (br, bc), g in kept.groupby(["block_row", "block_col"]):
-        weights[(int(br), int(bc))] = float(g.positive.sum() + NEGATIVE_BLOCK_WEIGHT * (~g.positive).sum())
+        weights[(int(br), int(bc))] = (float(g.positive.sum()), float((~g.positive).sum()))
     split_of = assign_blocks(weights, p.split, cfg.seed)
     s["split"] = ""
     for i in kept.index:

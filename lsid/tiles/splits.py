@@ -8,21 +8,24 @@ SPLITS = ("train", "val", "test")
 
 
 def assign_blocks(block_weights: dict, shares=(0.7, 0.15, 0.15), seed: int = 0) -> dict:
-    """Split name per ground block. Blocks are taken in a seeded random order and each goes to the
-    split furthest below its share of the total weight so far (weights: e.g. positive tiles per
-    block), so the splits reach their shares of the data, not just of the ground."""
+    """Split name per ground block. ``block_weights`` maps a block to a number or a vector of counts
+    (e.g. positive and negative tiles). Blocks are taken in a seeded random order (so a split's
+    ground is not biased to big or small blocks) and each goes to the split furthest below its
+    shares, summed over the count kinds relative to their totals, so each split gets near its share
+    of positives and of negatives, not just of the ground."""
     rng = np.random.default_rng(seed)
     keys = sorted(block_weights)
-    order = [keys[i] for i in rng.permutation(len(keys))]
-    got = np.zeros(len(SPLITS))
+    W = np.array([np.atleast_1d(np.asarray(block_weights[k], dtype=float)) for k in keys])
+    totals = np.maximum(W.sum(axis=0), 1e-12)
+    order = rng.permutation(len(keys))
+    target = np.asarray(shares, dtype=float)[:, None] * totals[None, :]
+    got = np.zeros((len(SPLITS), W.shape[1]))
     out = {}
-    for k in order:
-        w = float(block_weights[k])
-        total = got.sum() + w
-        deficit = np.asarray(shares) * total - got
+    for i in order:
+        deficit = ((target - got) / totals).sum(axis=1)
         s = int(np.argmax(deficit))
-        out[k] = SPLITS[s]
-        got[s] += w
+        out[keys[i]] = SPLITS[s]
+        got[s] += W[i]
     return out
 
 
