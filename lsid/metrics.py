@@ -4,12 +4,13 @@ recall, F1).
 
 Inputs are COCO dicts: the ground truth as a TileSet's ``annotations/<split>.json`` holds it, and the
 detections as COCO results (``{"image_id", "bbox": [x, y, w, h], "score", "category_id"}``). Imports
-numpy and pycocotools only.
+numpy only; pycocotools only inside :func:`coco_ap` (so that lsid.train, which scores validation
+mAP every epoch, runs where only PyTorch is installed).
 
 The VOC AP is written here (pycocotools computes COCO's 101-point AP, which is not the paper's
 metric): detections sorted by score are matched greedily to the unmatched ground-truth box of largest
 IoU ≥ 0.5 in their image (Everingham et al. 2010); AP is the area under the precision envelope
-(VOC2010+ all-point interpolation). IoUs come from pycocotools.
+(VOC2010+ all-point interpolation).
 """
 
 from __future__ import annotations
@@ -35,6 +36,19 @@ def voc_ap(recall: np.ndarray, precision: np.ndarray) -> float:
     return float(np.sum((r[idx + 1] - r[idx]) * p[idx + 1]))
 
 
+def box_iou_xywh(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(len(a), len(b)) IoU of boxes given as [x, y, w, h] (continuous pixel coordinates)."""
+    a = np.asarray(a, float).reshape(-1, 4)
+    b = np.asarray(b, float).reshape(-1, 4)
+    ix = np.clip(np.minimum(a[:, None, 0] + a[:, None, 2], b[None, :, 0] + b[None, :, 2])
+                 - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
+    iy = np.clip(np.minimum(a[:, None, 1] + a[:, None, 3], b[None, :, 1] + b[None, :, 3])
+                 - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
+    inter = ix * iy
+    union = a[:, None, 2] * a[:, None, 3] + b[None, :, 2] * b[None, :, 3] - inter
+    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+
+
 def _by_image(items, key="image_id"):
     out = {}
     for it in items:
@@ -45,8 +59,6 @@ def _by_image(items, key="image_id"):
 def match(gt: dict, detections: list[dict], iou_threshold: float = IOU_THRESHOLD):
     """Greedy VOC matching. Returns (scores sorted high to low, hit flags, number of ground-truth boxes,
     the image id of every detection in that order)."""
-    from pycocotools import mask as mask_utils
-
     gts = _by_image([a for a in gt["annotations"] if not a.get("iscrowd", 0)])
     dets = sorted(detections, key=lambda d: -float(d["score"]))
     used = {i: np.zeros(len(v), bool) for i, v in gts.items()}
@@ -56,7 +68,7 @@ def match(gt: dict, detections: list[dict], iou_threshold: float = IOU_THRESHOLD
         i = int(d["image_id"])
         if i not in gt_boxes:
             continue
-        ious = np.asarray(mask_utils.iou([list(map(float, d["bbox"]))], gt_boxes[i].tolist(), [0] * len(gt_boxes[i])))[0]
+        ious = box_iou_xywh(np.array(d["bbox"], dtype=float), gt_boxes[i])[0]
         ious[used[i]] = -1.0
         j = int(np.argmax(ious))
         if ious[j] >= iou_threshold:
@@ -99,12 +111,13 @@ def coco_ap(gt: dict, detections: list[dict]) -> dict:
 
 
 def evaluate(gt: dict, detections: list[dict], score_threshold: float = SCORE_THRESHOLD,
-             iou_threshold: float = IOU_THRESHOLD) -> dict:
+             iou_threshold: float = IOU_THRESHOLD, coco: bool = True) -> dict:
     """All metrics of one split.
 
     Returns ``voc_ap50`` (the paper's mAP; one class, so mAP = AP), the COCO APs, and at
     ``score_threshold``: ``tp``, ``fp``, ``fn``, ``tn`` (negative tiles, i.e. with no ground-truth
     box, and no detection), ``fp_on_negative_tiles``, ``precision``, ``recall``, ``f1``.
+    ``coco=False`` skips the COCO APs (no pycocotools needed).
     """
     scores, hits, n_gt, img = match(gt, detections, iou_threshold)
     tp_c = np.cumsum(hits)
@@ -121,7 +134,7 @@ def evaluate(gt: dict, detections: list[dict], score_threshold: float = SCORE_TH
     prec = tp / (tp + fp) if tp + fp else float("nan")
     rec = tp / n_gt if n_gt else float("nan")
     f1 = 2 * prec * rec / (prec + rec) if tp else 0.0
-    return {"voc_ap50": ap, **coco_ap(gt, detections), "tp": tp, "fp": fp, "fn": fn, "tn": tn,
+    return {"voc_ap50": ap, **(coco_ap(gt, detections) if coco else {}), "tp": tp, "fp": fp, "fn": fn, "tn": tn,
             "fp_on_negative_tiles": int(sum(1 for i in img[on] if i in negatives)),
             "negative_tiles": len(negatives), "ground_truth_boxes": int(n_gt), "detections": len(detections),
             "precision": prec, "recall": rec, "f1": f1, "score_threshold": score_threshold,

@@ -42,3 +42,12 @@ def smoke_sbas(smoke_aoi, smoke_run):
     for orbit in ("ascending", "descending"):
         run_track(smoke_aoi, orbit, smoke_run)
     return smoke_run
+
+
+@pytest.fixture(scope="session")
+def smoke_tiles(smoke_aoi, smoke_sbas):
+    """(summary, tiles folder) of the smoke area's TileSet."""
+    from lsid.tiles import build_tileset, output_dir
+
+    summary = build_tileset(smoke_aoi, smoke_sbas)
+    return summary, output_dir(smoke_sbas)

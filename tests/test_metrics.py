@@ -64,3 +64,14 @@ def test_ap_ignores_the_order_of_the_list(seed):
     a = evaluate(gt, dets)["voc_ap50"]
     b = evaluate(gt, list(reversed(dets)))["voc_ap50"]
     assert a == b and 0 <= a <= 1
+
+
+def test_iou_matches_pycocotools():
+    from pycocotools import mask as mask_utils
+
+    from lsid.metrics import box_iou_xywh
+
+    rng = np.random.default_rng(1)
+    a, b = rng.uniform(0, 50, (6, 4)) + [0, 0, 1, 1], rng.uniform(0, 50, (5, 4)) + [0, 0, 1, 1]
+    ref = np.asarray(mask_utils.iou(a.tolist(), b.tolist(), [0] * len(b)))
+    assert np.allclose(box_iou_xywh(a, b), ref)

@@ -130,14 +130,6 @@ def test_inventory_crs_overlap_and_empty(smoke_sbas, tmp_path, caplog):
         load_inventory(tmp_path / "nope.geojson", d.rio.crs, bounds)
 
 
-@pytest.fixture(scope="module")
-def smoke_tiles(smoke_aoi, smoke_sbas):
-    from lsid.tiles import build_tileset, output_dir
-
-    summary = build_tileset(smoke_aoi, smoke_sbas)
-    return summary, output_dir(smoke_sbas)
-
-
 def test_tileset_reads_with_numpy_pillow_json(smoke_aoi, smoke_tiles):
     from PIL import Image
 
