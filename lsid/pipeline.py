@@ -33,10 +33,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @dataclass(frozen=True)
 class Stage:
-    """One notebook of the study."""
+    """One notebook of the study; ``per_run``: executed once per detector run of the AOI's
+    ``training`` section (parameters model, channels, split), as ``<notebook>_<run key>.ipynb``."""
 
     name: str
     notebook: str  # jupytext source, relative to the project root
+    per_run: bool = False
 
 
 #: The study's stages, in order. Later issues append to this list.
@@ -44,6 +46,8 @@ STAGES: tuple[Stage, ...] = (
     Stage("study_area", "notebooks/00_study_area.py"),
     Stage("sbas", "notebooks/01_sbas_inversion.py"),
     Stage("dataset", "notebooks/02_dataset.py"),
+    Stage("training", "notebooks/03_training.py", per_run=True),
+    Stage("evaluation", "notebooks/04_evaluation.py"),
 )
 
 
@@ -82,7 +86,8 @@ def _kernel_environment():
                 os.environ[k] = v
 
 
-def execute_notebook(stage: Stage, parameters: dict, out_dir: Path, kernel_name: str = "python3") -> Path:
+def execute_notebook(stage: Stage, parameters: dict, out_dir: Path, kernel_name: str = "python3",
+                     name: str | None = None) -> Path:
     """Execute one stage's jupytext notebook with papermill; returns the executed ``.ipynb``.
 
     The executed notebook is written atomically; on failure it is kept beside, as
@@ -93,8 +98,9 @@ def execute_notebook(stage: Stage, parameters: dict, out_dir: Path, kernel_name:
 
     src = ROOT / stage.notebook
     nb = jupytext.read(src)
-    target = out_dir / f"{src.stem}.ipynb"
-    failed = out_dir / f"{src.stem}.failed.ipynb"
+    name = name or src.stem
+    target = out_dir / f"{name}.ipynb"
+    failed = out_dir / f"{name}.failed.ipynb"
     failed.unlink(missing_ok=True)
     with _kernel_environment(), atomic_path(target) as tmp:
         tmp_ipynb = tmp.with_name(tmp.name + ".ipynb")
@@ -178,8 +184,15 @@ def run(aoi: str | Path, profile: str = "cpu", run_root: str | Path = "runs", on
         print(f"[lsid] synthetic area ready in {time.perf_counter() - t0:.0f} s", flush=True)
     for i, stage in enumerate(stages, 1):
         t0 = time.perf_counter()
-        print(f"[lsid] {i}/{len(stages)} {stage.name}: executing {stage.notebook} ...", flush=True)
-        execute_notebook(stage, params, nb_dir, kernel_name=kernel_name)
+        variants = [(None, {})]
+        if stage.per_run:
+            runs = list(cfg.training.runs) + list(cfg.training.ablations)
+            variants = [(f"{Path(stage.notebook).stem}_{r.key}", {"model": r.model, "channels": r.channels, "split": r.split})
+                        for r in runs]
+        for name, extra in variants:
+            what = f"{stage.notebook}" + (f" ({name})" if name else "")
+            print(f"[lsid] {i}/{len(stages)} {stage.name}: executing {what} ...", flush=True)
+            execute_notebook(stage, {**params, **extra}, nb_dir, kernel_name=kernel_name, name=name)
         print(f"[lsid] {i}/{len(stages)} {stage.name}: done in {time.perf_counter() - t0:.0f} s", flush=True)
     if book:
         t0 = time.perf_counter()

@@ -328,7 +328,7 @@ def fit(tileset: str | Path, out: str | Path, cfg: TrainConfig = TrainConfig(), 
             rows.append({"epoch": epoch + 1, "iteration": state["iteration"] + 1, "lr": lr,
                          **{key: float(losses[key].detach()) for key in LOSS_KEYS}, "loss": float(loss.detach())})
             state["iteration"] += 1
-            bar.set_postfix(loss=f"{float(loss):.3f}")
+            bar.set_postfix(loss=f"{rows[-1]['loss']:.3f}")
         # validation (rank 0), bookkeeping, checkpoint
         state["epoch"] = epoch + 1
         val_map = float("nan")

@@ -51,7 +51,7 @@ p = cfg.tiles
 # a user's area without a landslide inventory has nothing to label: no training set is made there
 labelled = bool(cfg.synthetic or p.inventory)
 if labelled:
-    summary = build_tileset(cfg, run_dir, progress=True)
+    summary = build_tileset(cfg, run_dir, progress=False)
     root = output_dir(run_dir)
     first = root / summary["channels"][0]
     tiles = pd.read_csv(first / "tiles.csv")

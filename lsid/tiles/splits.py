@@ -9,21 +9,24 @@ SPLITS = ("train", "val", "test")
 
 def assign_blocks(block_weights: dict, shares=(0.7, 0.15, 0.15), seed: int = 0) -> dict:
     """Split name per ground block. ``block_weights`` maps a block to a number or a vector of counts
-    (e.g. positive and negative tiles). Blocks are taken in a seeded random order (so a split's
-    ground is not biased to big or small blocks) and each goes to the split furthest below its
-    shares, summed over the count kinds relative to their totals, so each split gets near its share
-    of positives and of negatives, not just of the ground."""
+    (e.g. positive and negative tiles). Blocks are taken in a seeded random order (a split's ground is
+    not biased to big or small blocks); each goes to the split missing the largest fraction of its
+    target in the kinds of count the block holds (ties: the larger split), so that every split gets
+    positives early, not only what the training split leaves over."""
     rng = np.random.default_rng(seed)
     keys = sorted(block_weights)
     W = np.array([np.atleast_1d(np.asarray(block_weights[k], dtype=float)) for k in keys])
-    totals = np.maximum(W.sum(axis=0), 1e-12)
-    order = rng.permutation(len(keys))
-    target = np.asarray(shares, dtype=float)[:, None] * totals[None, :]
-    got = np.zeros((len(SPLITS), W.shape[1]))
+    target = np.asarray(shares, dtype=float)[:, None] * W.sum(axis=0)[None, :]
+    got = np.zeros_like(target)
     out = {}
-    for i in order:
-        deficit = ((target - got) / totals).sum(axis=1)
-        s = int(np.argmax(deficit))
+    for i in rng.permutation(len(keys)):
+        holds = W[i] > 0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            missing = np.where(target > 0, (target - got) / target, -np.inf)
+        score = missing[:, holds].sum(axis=1) if holds.any() else missing.sum(axis=1)
+        score = np.where(np.asarray(shares) > 0, score, -np.inf)
+        best = np.flatnonzero(score == score.max())
+        s = int(best[np.argmax(np.asarray(shares)[best])])
         out[keys[i]] = SPLITS[s]
         got[s] += W[i]
     return out
