@@ -98,10 +98,7 @@ def score_on_test(cfg: AOIConfig, run_dir: str | Path, run: DetectorRun, origina
             return old["metrics"]
     ds = TileDataset(Path(run_dir) / "tiles" / run.channels, "test", run.split)
     if originals_only:
-        keep = {im["id"] for im in ds.images if im.get("augmentation", "none") == "none"}
-        ds.images = [im for im in ds.images if im["id"] in keep]
-        ds.coco = {**ds.coco, "images": ds.images,
-                   "annotations": [a for a in ds.coco["annotations"] if a["image_id"] in keep]}
+        ds.keep_originals()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model, _ = model_from_checkpoint(best, device, box_score_thresh=0.01)
     dets = predict(model, ds, device)

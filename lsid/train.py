@@ -57,8 +57,9 @@ class TrainConfig:
     seed: int = 0
     pretrained: bool = False
     amp: bool = True  # on CUDA only
-    max_iters_per_epoch: int | None = None  # smoke runs
-    time_budget_min: float | None = None  # stop after the epoch that passes it (cpu profile)
+    max_iters_per_epoch: int | None = None  # shorter "epochs" (smoke and cpu runs: more validation points)
+    time_budget_min: float | None = None  # stop when passed (validation and checkpoint first; cpu profile)
+    val_originals_only: bool = True  # validate on the original tiles, not their augmented copies
     num_workers: int = 0
     extra: dict = field(default_factory=dict)
 
@@ -93,6 +94,14 @@ class TileDataset(torch.utils.data.Dataset):
 
     def __len__(self):
         return len(self.images)
+
+    def keep_originals(self) -> "TileDataset":
+        """Drop the augmented copies (their ground is already in the split once)."""
+        keep = {im["id"] for im in self.images if im.get("augmentation", "none") == "none"}
+        self.images = [im for im in self.images if im["id"] in keep]
+        self.coco = {**self.coco, "images": self.images,
+                     "annotations": [a for a in self.coco["annotations"] if a["image_id"] in keep]}
+        return self
 
     def read(self, i: int) -> np.ndarray:
         f = self.root / self.images[i]["file_name"]
@@ -236,6 +245,8 @@ def fit(tileset: str | Path, out: str | Path, cfg: TrainConfig = TrainConfig(), 
 
     train_ds = TileDataset(tileset, "train", cfg.split)
     val_ds = TileDataset(tileset, "val", cfg.split)
+    if cfg.val_originals_only:
+        val_ds.keep_originals()
     if not train_ds.coco["annotations"]:
         raise InputDataError(f"{tileset}: the {cfg.split} training split has no landslide box, so there is nothing to "
                              f"learn; rebuild the TileSet with an inventory that overlaps the scene or lower "
@@ -305,8 +316,12 @@ def fit(tileset: str | Path, out: str | Path, cfg: TrainConfig = TrainConfig(), 
         dl = loader(epoch)
         n_it = len(dl) if cfg.max_iters_per_epoch is None else min(len(dl), cfg.max_iters_per_epoch)
         bar = tqdm(dl, total=n_it, desc=f"{cfg.model} epoch {epoch + 1}", disable=not progress or rank != 0, leave=False)
+        out_of_time = False
         for k, (imgs, targets) in enumerate(bar):
             if k >= n_it:
+                break
+            if cfg.time_budget_min is not None and (time.perf_counter() - t_start) / 60 >= cfg.time_budget_min and rows:
+                out_of_time = True
                 break
             lr = _lr_at(cfg, state["iteration"])
             for gp in opt.param_groups:
@@ -358,8 +373,8 @@ def fit(tileset: str | Path, out: str | Path, cfg: TrainConfig = TrainConfig(), 
         if state["bad_epochs"] >= cfg.patience:
             stopped = f"early stopping (no better validation mAP for {cfg.patience} epochs)"
             break
-        if cfg.time_budget_min is not None and (time.perf_counter() - t_start) / 60 >= cfg.time_budget_min:
-            stopped = f"time budget of {cfg.time_budget_min:g} min"
+        if out_of_time or (cfg.time_budget_min is not None and (time.perf_counter() - t_start) / 60 >= cfg.time_budget_min):
+            stopped = f"time budget of {cfg.time_budget_min:g} min" + (" (within an epoch)" if out_of_time else "")
             break
     summary = {"model": cfg.model, "tileset": str(tileset), "split": cfg.split, "epochs": state["epoch"],
                "iterations": state["iteration"], "best_epoch": state["best_epoch"],

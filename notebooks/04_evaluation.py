@@ -126,10 +126,7 @@ if labelled:
 if labelled:
     curves = {}
     for r in main:
-        ds = TileDataset(run_dir / "tiles" / r.channels, "test", r.split)
-        keep = {im["id"] for im in ds.images if im.get("augmentation", "none") == "none"}
-        gt = {**ds.coco, "images": [im for im in ds.images if im["id"] in keep],
-              "annotations": [a for a in ds.coco["annotations"] if a["image_id"] in keep]}
+        gt = TileDataset(run_dir / "tiles" / r.channels, "test", r.split).keep_originals().coco
         rec, prec, _ = pr_curve(gt, cached_detections(run_dir, r))
         curves[r.model] = (rec, prec)
     fig = fig_pr(curves, synthetic=cfg.synthetic)

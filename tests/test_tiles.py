@@ -199,3 +199,25 @@ def test_tileset_bad_input(smoke_aoi, smoke_sbas, tmp_path):
     assert s["kept_positive"] == 0 and s["kept_negative"] > 0 and s["boxes"] == 0
     with pytest.raises(InputDataError, match="run the SBAS stage first"):
         build_tileset(smoke_aoi, tmp_path / "nothing")
+
+
+def test_tileset_from_velocity_maps_only(smoke_aoi, smoke_sbas, tmp_path):
+    """A user's velocity GeoTIFF (no time series, no coherence): mean-velocity tiles only."""
+    from lsid.config import validate
+    from lsid.io import open_netcdf, write_netcdf
+    from lsid.tiles import build_tileset
+
+    run = tmp_path / "run"
+    shutil.copytree(smoke_sbas / "truth", run / "truth")
+    for orbit in ("ascending", "descending"):
+        d = open_netcdf(smoke_sbas / "sbas" / f"{orbit}.nc", chunks=None)
+        v = d[["velocity", "valid"]].drop_vars("time", errors="ignore")
+        write_netcdf(v, run / "sbas" / f"{orbit}.nc")
+    d = smoke_aoi.to_dict()
+    with pytest.raises(InputDataError, match="per_date: false"):
+        build_tileset(validate(d), run)
+    d["tiles"]["per_date"] = False
+    s = build_tileset(validate(d), run)
+    assert s["maps_per_orbit"] == {"ascending": 1, "descending": 1} and s["crops"] == 8
+    tiles = pd.read_csv(run / "tiles" / "rendered" / "tiles.csv", keep_default_na=False)
+    assert set(tiles["map"]) == {"mean"}

@@ -87,6 +87,13 @@ def _slope(defo) -> np.ndarray:
     return np.asarray(slope, dtype=np.float32)
 
 
+def _coherence(defo) -> np.ndarray:
+    """Temporal coherence; a velocity-only Deformation (a user's GeoTIFF) has none: 1 where valid."""
+    if "temporal_coherence" in defo:
+        return np.asarray(defo.temporal_coherence.values, dtype=np.float32)
+    return np.where(np.asarray(defo.valid.values, dtype=bool), 1.0, np.nan).astype(np.float32)
+
+
 def _survey(cfg: AOIConfig, orbit: str, defo, inv, progress: bool) -> tuple[pd.DataFrame, dict]:
     """First pass: one row per (tile, map) with the filter statistics and the labels."""
     from tqdm import tqdm
@@ -95,7 +102,7 @@ def _survey(cfg: AOIConfig, orbit: str, defo, inv, progress: bool) -> tuple[pd.D
     specs = map_specs(defo, p.per_date, p.date_step, p.window_days)
     size = p.size
     transform = defo.rio.transform()
-    tcoh = np.asarray(defo.temporal_coherence.values, dtype=np.float32)
+    tcoh = _coherence(defo)
     rows, boxes = [], {}
     origins = tile_origins((defo.sizes["y"], defo.sizes["x"]), size, p.stride)
     for r, c in tqdm(origins, desc=f"tiles {orbit}: survey ({len(specs)} maps)", disable=not progress):
@@ -256,7 +263,7 @@ def _write_images(cfg, kept: pd.DataFrame, defos, boxes, tmp: Path, progress: bo
         keys = list(g["map"])
         maps = window_maps(defo, [specs[k] for k in keys], int(r), int(c), p.size)
         win = dict(y=slice(r, r + p.size), x=slice(c, c + p.size))
-        tcoh = np.asarray(defo.temporal_coherence.isel(**win).values, dtype=np.float32)
+        tcoh = _coherence(defo.isel(**win))
         slope = _slope(defo.isel(**win)) if "dem" in defo else np.zeros_like(tcoh)
         t = window_transform(defo.rio.transform(), int(r), int(c))
         for k, (_, row) in enumerate(g.iterrows()):
