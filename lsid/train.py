@@ -95,7 +95,7 @@ class TileDataset(torch.utils.data.Dataset):
     def __len__(self):
         return len(self.images)
 
-    def keep_originals(self) -> "TileDataset":
+    def keep_originals(self) -> TileDataset:
         """Drop the augmented copies (their ground is already in the split once)."""
         keep = {im["id"] for im in self.images if im.get("augmentation", "none") == "none"}
         self.images = [im for im in self.images if im["id"] in keep]
@@ -217,7 +217,7 @@ def predict(model, ds: TileDataset, device, batch_size: int = 8) -> list[dict]:
     return out
 
 
-def fit(tileset: str | Path, out: str | Path, cfg: TrainConfig = TrainConfig(), resume: bool = False,
+def fit(tileset: str | Path, out: str | Path, cfg: TrainConfig | None = None, resume: bool = False,
         progress: bool = True, device: str | None = None) -> dict:
     """Train ``cfg.model`` on a TileSet (its train split), validating every epoch; returns the summary.
 
@@ -231,6 +231,7 @@ def fit(tileset: str | Path, out: str | Path, cfg: TrainConfig = TrainConfig(), 
     from lsid.metrics import evaluate
     from lsid.models import build
 
+    cfg = cfg or TrainConfig()
     out = Path(out)
     tileset = Path(tileset)
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1

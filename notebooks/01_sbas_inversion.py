@@ -39,11 +39,9 @@ profile = "cpu"  # smoke | cpu | paper
 run_root = "runs"  # outputs go to <run_root>/<name>/<profile>/
 
 # %% tags=["hide-input"]
-import json
 import logging
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 import xarray as xr
 from IPython.display import Markdown, display

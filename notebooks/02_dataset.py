@@ -32,7 +32,6 @@ import json
 import logging
 import textwrap
 
-import geopandas as gpd
 import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
@@ -43,6 +42,7 @@ from lsid.io.aoi import tracks
 from lsid.plots.dataset import (fig_box_sizes, fig_gallery, fig_split_map, random_split_overlap, table_counts,
                                 table_splits)
 from lsid.tiles import build_tileset, output_dir
+from lsid.tiles.build import ordinal
 
 logging.basicConfig(level=logging.WARNING)
 cfg = load_aoi(aoi, profile)
@@ -68,7 +68,7 @@ else:
 if labelled:
     display(Markdown(textwrap.dedent(f"""
     **Maps.** For each track: the mean LOS velocity map, and one map per acquisition date
-    {'' if p.date_step == 1 else f'(every {p.date_step}th date) '}— the LOS velocity fitted to the displacement series
+    {'' if p.date_step == 1 else f'(every {ordinal(p.date_step)} date) '}— the LOS velocity fitted to the displacement series
     over a {p.window_days:g}-day window centred on that date (dates whose window does not fit inside the series are
     skipped: a half window doubles the atmospheric noise). Velocity, not cumulative displacement, because the
     detectors are later run on velocity maps (the whole-scene inventory), and one fixed colour range suits every

@@ -30,7 +30,6 @@ channels = "rendered"  # rendered | physical
 split = "spatial"  # spatial | random
 
 # %% tags=["hide-input"]
-import json
 import logging
 
 import matplotlib.pyplot as plt

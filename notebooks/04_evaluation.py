@@ -28,7 +28,6 @@ profile = "cpu"  # smoke | cpu | paper
 run_root = "runs"  # outputs go to <run_root>/<name>/<profile>/
 
 # %% tags=["hide-input"]
-import json
 import logging
 
 import matplotlib.pyplot as plt
@@ -104,7 +103,7 @@ if labelled:
 # %% tags=["hide-input"]
 if labelled:
     rows = []
-    for key, res in results.items():
+    for res in results.values():
         r, t, s = res["run"], res["test"], res["summary"]
         rows.append({"model": PRETTY.get(r.model, r.model), "channels": r.channels, "split": r.split,
                      "mAP@0.5 (VOC)": t["voc_ap50"], "COCO AP": t["coco_ap"], "AP50": t["coco_ap50"],

@@ -36,6 +36,21 @@ def test_smoke_run_builds_book(tmp_path, capsys):
             assert (run_dir / "sbas" / name).is_file(), name
         summary = json.loads((run_dir / "sbas" / f"{orbit}.json").read_text())
         assert summary["valid_share"] > 0.2 and summary["network_components"] == 1
+    # the dataset, training and evaluation stages: no failed cell, their pages, their products
+    for nb_file in sorted((run_dir / "notebooks").glob("0[234]_*.ipynb")):
+        nb = json.loads(nb_file.read_text())
+        errs = [o for c in nb["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]
+        assert not errs, nb_file.name
+    pages = {p.name for p in (html / "book" / "_executed").glob("*.html")}
+    assert {"02_dataset.html", "04_evaluation.html", "03_training_crf_faster_rcnn_rendered_spatial.html",
+            "03_training_faster_rcnn_vgg16_rendered_spatial.html"} <= pages
+    assert len(re.findall(r"<img", (html / "book" / "_executed" / "02_dataset.html").read_text())) >= 3
+    assert (run_dir / "tiles" / "rendered" / "tileset.json").is_file()
+    for key in ("faster_rcnn_vgg16_rendered_spatial", "crf_faster_rcnn_rendered_spatial", "crf_faster_rcnn_rendered_random"):
+        m = json.loads((run_dir / "models" / key / "metrics.json").read_text())["metrics"]
+        assert 0 <= m["voc_ap50"] <= 1 and m["tp"] + m["fn"] == m["ground_truth_boxes"]
+    ev = (html / "book" / "_executed" / "04_evaluation.html").read_text()
+    assert "0.888" in ev and "Table 2" in ev
 
 
 def test_bad_aoi_fails_before_running(tmp_path, capsys):

@@ -59,6 +59,6 @@ class WithCBAM(nn.Module):
         self.out_channels = backbone.out_channels
         self.cbam = nn.ModuleDict({n: CBAM(self.out_channels, reduction) for n in names})
 
-    def forward(self, x: torch.Tensor) -> "OrderedDict[str, torch.Tensor]":
+    def forward(self, x: torch.Tensor) -> OrderedDict[str, torch.Tensor]:
         feats = self.body(x)
         return OrderedDict((k, self.cbam[k](v) if k in self.cbam else v) for k, v in feats.items())

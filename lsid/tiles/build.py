@@ -294,6 +294,11 @@ def _write_images(cfg, kept: pd.DataFrame, defos, boxes, tmp: Path, progress: bo
     return pd.DataFrame(records)
 
 
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, ... 11th, 12th, 13th, 21st."""
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+
 def _counts(survey: pd.DataFrame, s: pd.DataFrame, rec: pd.DataFrame) -> dict:
     orig = rec[rec.augmentation == "none"]
     per_split = {}
@@ -362,7 +367,7 @@ def _finish(cfg, survey, s, rec: pd.DataFrame, tmp: Path, digest: str, inv_sourc
             "render": {"colormap": "RdBu (blue: towards the satellite)", "range_mm_yr": p.render_range_mm_yr,
                        "nodata_rgb": [160, 160, 160]} if m == "rendered" else None,
             "maps": (f"mean LOS velocity, and LOS velocity over a {p.window_days:g}-day window centred on every "
-                     f"{'' if p.date_step == 1 else f'{p.date_step}th '}date (mm/yr)") if p.per_date else "mean LOS velocity (mm/yr)",
+                     f"{'' if p.date_step == 1 else ordinal(p.date_step) + ' '}date (mm/yr)") if p.per_date else "mean LOS velocity (mm/yr)",
             "labels": f"boxes from {inv_source}; rules in lsid/tiles/labels.py", "categories": [CATEGORY],
             "splits": {"spatial": "annotations/{train,val,test}.json (ground blocks of "
                                   f"{p.block_tiles} x {p.block_tiles} tiles; all dates and augmentations of a block in one split)",
