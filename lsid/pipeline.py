@@ -39,6 +39,7 @@ class Stage:
     name: str
     notebook: str  # jupytext source, relative to the project root
     per_run: bool = False
+    title: str | None = None  # per-run page title, formatted with the run's parameters
 
 
 #: The study's stages, in order. Later issues append to this list.
@@ -46,7 +47,8 @@ STAGES: tuple[Stage, ...] = (
     Stage("study_area", "notebooks/00_study_area.py"),
     Stage("sbas", "notebooks/01_sbas_inversion.py"),
     Stage("dataset", "notebooks/02_dataset.py"),
-    Stage("training", "notebooks/03_training.py", per_run=True),
+    Stage("training", "notebooks/03_training.py", per_run=True,
+          title="Training: {model} ({channels} tiles, {split} split)"),
     Stage("evaluation", "notebooks/04_evaluation.py"),
 )
 
@@ -98,6 +100,12 @@ def execute_notebook(stage: Stage, parameters: dict, out_dir: Path, kernel_name:
 
     src = ROOT / stage.notebook
     nb = jupytext.read(src)
+    if stage.title and name:  # one page per run: its own title (the book's navigation shows it)
+        title = stage.title.format(**parameters)
+        for cell in nb.cells:
+            if cell.cell_type == "markdown" and cell.source.startswith("# "):
+                cell.source = "# " + title + cell.source[cell.source.index("\n"):] if "\n" in cell.source else "# " + title
+                break
     name = name or src.stem
     target = out_dir / f"{name}.ipynb"
     failed = out_dir / f"{name}.failed.ipynb"

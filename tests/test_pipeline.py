@@ -45,6 +45,8 @@ def test_smoke_run_builds_book(tmp_path, capsys):
     assert {"02_dataset.html", "04_evaluation.html", "03_training_crf_faster_rcnn_rendered_spatial.html",
             "03_training_faster_rcnn_vgg16_rendered_spatial.html"} <= pages
     assert len(re.findall(r"<img", (html / "book" / "_executed" / "02_dataset.html").read_text())) >= 3
+    crf_page = (html / "book" / "_executed" / "03_training_crf_faster_rcnn_rendered_spatial.html").read_text()
+    assert "Training: crf_faster_rcnn (rendered tiles, spatial split)" in crf_page  # its own title
     assert (run_dir / "tiles" / "rendered" / "tileset.json").is_file()
     for key in ("faster_rcnn_vgg16_rendered_spatial", "crf_faster_rcnn_rendered_spatial", "crf_faster_rcnn_rendered_random"):
         m = json.loads((run_dir / "models" / key / "metrics.json").read_text())["metrics"]
