@@ -321,7 +321,9 @@ def fit(tileset: str | Path, out: str | Path, cfg: TrainConfig | None = None, re
         for k, (imgs, targets) in enumerate(bar):
             if k >= n_it:
                 break
-            if cfg.time_budget_min is not None and (time.perf_counter() - t_start) / 60 >= cfg.time_budget_min and rows:
+            # within an epoch only on one process: under DDP every rank must run the same iterations
+            if (not distributed and cfg.time_budget_min is not None and rows
+                    and (time.perf_counter() - t_start) / 60 >= cfg.time_budget_min):
                 out_of_time = True
                 break
             lr = _lr_at(cfg, state["iteration"])
@@ -371,11 +373,17 @@ def fit(tileset: str | Path, out: str | Path, cfg: TrainConfig | None = None, re
             save_atomic(ckpt, last)
             if improved:
                 save_atomic(ckpt, out / "best.pt")
+        stop = None
         if state["bad_epochs"] >= cfg.patience:
-            stopped = f"early stopping (no better validation mAP for {cfg.patience} epochs)"
-            break
-        if out_of_time or (cfg.time_budget_min is not None and (time.perf_counter() - t_start) / 60 >= cfg.time_budget_min):
-            stopped = f"time budget of {cfg.time_budget_min:g} min" + (" (within an epoch)" if out_of_time else "")
+            stop = f"early stopping (no better validation mAP for {cfg.patience} epochs)"
+        elif out_of_time or (cfg.time_budget_min is not None and (time.perf_counter() - t_start) / 60 >= cfg.time_budget_min):
+            stop = f"time budget of {cfg.time_budget_min:g} min" + (" (within an epoch)" if out_of_time else "")
+        if distributed:  # rank 0 validates and decides; every rank leaves the loop together
+            flag = torch.tensor([1 if (rank == 0 and stop) else 0], device=dev)
+            torch.distributed.broadcast(flag, src=0)
+            stop = (stop or "stopped by rank 0") if flag.item() else None
+        if stop:
+            stopped = stop
             break
     summary = {"model": cfg.model, "tileset": str(tileset), "split": cfg.split, "epochs": state["epoch"],
                "iterations": state["iteration"], "best_epoch": state["best_epoch"],

@@ -83,3 +83,22 @@ def test_non_finite_loss_keeps_the_last_good_checkpoint(smoke_tiles, tmp_path, m
     with pytest.raises(TrainingError, match=r"non-finite loss .* last good checkpoint \(epoch 1\)"):
         fit(ts, out, TrainConfig(**SMOKE), resume=True, progress=False)
     assert (out / "last.pt").read_bytes() == good
+
+
+def test_ddp_on_two_cpu_processes(smoke_tiles, tmp_path):
+    """torchrun with 2 processes (gloo on CPU): the distributed path trains, validates on rank 0 and
+    stops every rank together."""
+    import os
+    import subprocess
+    import sys
+
+    _, root = smoke_tiles
+    out = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29731",
+           "-m", "lsid.train", "--tileset", str(root / "rendered"), "--model", "faster_rcnn_vgg16",
+           "--out", str(out), "--profile", "smoke", "--patience", "1"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads((out / "train.json").read_text())
+    assert summary["epochs"] in (1, 2) and (out / "last.pt").exists()
+    assert len(pd.read_csv(out / "epochs.csv")) == summary["epochs"]
