@@ -78,13 +78,16 @@ def match(gt: dict, detections: list[dict], iou_threshold: float = IOU_THRESHOLD
     return scores, hits, sum(len(v) for v in gts.values()), np.array([int(d["image_id"]) for d in dets], dtype=int)
 
 
+def _curve(hits: np.ndarray, n_gt: int) -> tuple[np.ndarray, np.ndarray]:
+    """Recall and precision after each detection (hits in score order)."""
+    tp = np.cumsum(hits)
+    return tp / max(n_gt, 1), tp / np.arange(1, len(hits) + 1)
+
+
 def pr_curve(gt: dict, detections: list[dict], iou_threshold: float = IOU_THRESHOLD):
     """(recall, precision, scores) along the detections sorted by score."""
     scores, hits, n_gt, _ = match(gt, detections, iou_threshold)
-    tp = np.cumsum(hits)
-    fp = np.cumsum(~hits)
-    recall = tp / max(n_gt, 1)
-    precision = tp / np.maximum(tp + fp, 1)
+    recall, precision = _curve(hits, n_gt)
     return recall, precision, scores
 
 
@@ -120,9 +123,7 @@ def evaluate(gt: dict, detections: list[dict], score_threshold: float = SCORE_TH
     ``coco=False`` skips the COCO APs (no pycocotools needed).
     """
     scores, hits, n_gt, img = match(gt, detections, iou_threshold)
-    tp_c = np.cumsum(hits)
-    recall = tp_c / max(n_gt, 1)
-    precision = tp_c / np.arange(1, len(hits) + 1) if len(hits) else np.zeros(0)
+    recall, precision = _curve(hits, n_gt)
     ap = voc_ap(recall, precision) if n_gt else float("nan")
     on = scores >= score_threshold
     tp, fp = int(hits[on].sum()), int((~hits[on]).sum())

@@ -128,7 +128,8 @@ def channel_stats(ds: TileDataset, max_images: int = 200) -> tuple[list[float], 
     s = s2 = None
     n = 0
     for i in idx:
-        x = ds.read(int(i)).reshape(ds.read(int(i)).shape[0], -1).astype(np.float64)
+        img = ds.read(int(i))
+        x = img.reshape(img.shape[0], -1).astype(np.float64)
         s = x.sum(1) if s is None else s + x.sum(1)
         s2 = (x**2).sum(1) if s2 is None else s2 + (x**2).sum(1)
         n += x.shape[1]

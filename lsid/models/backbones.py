@@ -131,7 +131,7 @@ class SingleLevel(nn.Module):
 
 
 def resnet50_c5(in_channels: int = 3, pretrained: bool = False) -> nn.Module:
-    """ResNet-50 up to C5 (stride 32, 2048 channels) as a one-level feature dict."""
+    """ResNet-50 up to C5 (stride 32, 2048 channels) as a plain module (wrap it in SingleLevel)."""
     net = resnet50(in_channels, pretrained)
     body = nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool, net.layer1, net.layer2, net.layer3, net.layer4)
     return body

@@ -60,7 +60,8 @@ def random_split_overlap(tiles: pd.DataFrame) -> float:
     return float(test.isin(train).mean()) if len(test) else float("nan")
 
 
-def _load_image(tileset: Path, file_name: str) -> np.ndarray:
+def load_tile_image(tileset: Path, file_name: str) -> np.ndarray:
+    """A TileSet image for display: PNG as (rows, cols, 3) uint8, .npy as (channels, rows, cols) float32."""
     from PIL import Image
 
     if file_name.endswith(".npy"):
@@ -83,10 +84,10 @@ def fig_gallery(tiles_root: str | Path, n: int = 6, seed: int = 0, synthetic: bo
         r = 0
         stem = im.file_name.rsplit(".", 1)[0]
         if "rendered" in modes:
-            axes[r, j].imshow(_load_image(root / "rendered", stem + ".png"))
+            axes[r, j].imshow(load_tile_image(root / "rendered", stem + ".png"))
             r += 1
         if "physical" in modes:
-            ph = _load_image(root / "physical", stem + ".npy")
+            ph = load_tile_image(root / "physical", stem + ".npy")
             for c, (cmap, lo, hi) in enumerate(((VELOCITY_CMAP, -1, 1), ("gray", 0, 1), ("magma", 0, 1))):
                 axes[r + c, j].imshow(ph[c], cmap=cmap, vmin=lo, vmax=hi, interpolation="nearest")
         for i in range(rows):

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.patches import Rectangle
 
+from lsid.plots.dataset import load_tile_image
 from lsid.plots.style import stamp_synthetic
 
 LOSS_LABELS = {"loss_classifier": "classification", "loss_box_reg": "box regression",
@@ -79,8 +80,6 @@ def fig_examples(tileset: str | Path, gt: dict, detections: dict[str, list[dict]
                  n: int = 4, seed: int = 0, synthetic: bool = True):
     """Test tiles with the true boxes (dashed black) and each model's detections above the operating
     threshold (one row per model)."""
-    from PIL import Image
-
     tileset = Path(tileset)
     imgs = pd.DataFrame(gt["images"])
     with_box = sorted({a["image_id"] for a in gt["annotations"]})
@@ -90,8 +89,8 @@ def fig_examples(tileset: str | Path, gt: dict, detections: dict[str, list[dict]
     for r, (name, dets) in enumerate(detections.items()):
         for c, (_, im) in enumerate(pick.iterrows()):
             ax = axes[r, c]
-            f = tileset / im["file_name"]
-            a = np.asarray(Image.open(f)) if f.suffix == ".png" else np.load(f)[0].astype(float)
+            a = load_tile_image(tileset, im["file_name"])
+            a = a if a.ndim == 3 and a.shape[-1] == 3 else a[0]  # RGB, or the velocity channel
             ax.imshow(a, cmap=None if a.ndim == 3 else "RdBu", vmin=None if a.ndim == 3 else -1, vmax=None if a.ndim == 3 else 1)
             for g in gt["annotations"]:
                 if g["image_id"] == im["id"]:

@@ -67,19 +67,19 @@ def _weight(mode, g, wlut, lut_lo, lut_hi, lut_step, clip_lo, clip_hi):  # pragm
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_FASTMATH)
-def _solve_chunk(phase, ref_phase, wsrc, mode, wlut, lut, ref_idx, sec_idx, dt, b, ridge, p0, C,
-                 rates, npair, csum, unspanned, band):  # pragma: no cover (compiled)
-    """Weighted least-squares rates (K, C) of pixels p0 .. p0 + C - 1, into ``rates``; per pixel, the
-    number of valid pairs into ``npair``, the sum of ``wsrc`` over them into ``csum`` and the number
-    of intervals no valid pair spans into ``unspanned``. ``band`` (b + 1, K, C) is work space."""
+def _solve_chunk(phase, ref_phase, wsrc, mode, wlut, lut, ref_idx, sec_idx, dt, b, ridge, p0, C):  # pragma: no cover
+    """Weighted least-squares rates of pixels p0 .. p0 + C - 1. Returns ``(rates, npair, csum,
+    unspanned)``, each CHUNK wide (the first C columns used): the (K, CHUNK) rates, and per pixel the
+    number of valid pairs, the sum of ``wsrc`` over them and the number of intervals no valid pair
+    spans."""
     M = phase.shape[0]
     K = dt.size
     lut_lo, lut_hi, lut_step, clip_lo, clip_hi = lut[0], lut[1], lut[2], lut[3], lut[4]
-    band[:, :, :C] = 0.0
-    rates[:, :C] = 0.0
-    npair[:C] = 0.0
-    csum[:C] = 0.0
-    unspanned[:C] = 0.0
+    band = np.zeros((b + 1, K, CHUNK))  # the banded normal matrices, then their Cholesky factors
+    rates = np.zeros((K, CHUNK))
+    npair = np.zeros(CHUNK)
+    csum = np.zeros(CHUNK)
+    unspanned = np.zeros(CHUNK)
     wv = np.empty(C)
     wy = np.empty(C)
     for m in range(M):
@@ -150,6 +150,7 @@ def _solve_chunk(phase, ref_phase, wsrc, mode, wlut, lut, ref_idx, sec_idx, dt, 
                 rates[k, q] -= band[t - k, t, q] * rates[t, q]
         for q in range(C):
             rates[k, q] /= band[0, k, q]
+    return rates, npair, csum, unspanned
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_FASTMATH)
@@ -162,13 +163,7 @@ def _rates_kernel(phase, weight, ref_idx, sec_idx, dt, b, ridge, out):  # pragma
     for c in range(nchunks):
         p0 = c * CHUNK
         C = min(CHUNK, P - p0)
-        rates = np.empty((K, CHUNK))
-        npair = np.empty(CHUNK)
-        csum = np.empty(CHUNK)
-        unspanned = np.empty(CHUNK)
-        band = np.empty((b + 1, K, CHUNK))
-        _solve_chunk(phase, zero, weight, 1, lut, lut, ref_idx, sec_idx, dt, b, ridge, p0, C, rates, npair, csum,
-                     unspanned, band)
+        rates = _solve_chunk(phase, zero, weight, 1, lut, lut, ref_idx, sec_idx, dt, b, ridge, p0, C)[0]
         for k in range(K):
             for q in range(C):
                 out[k, p0 + q] = rates[k, q]
@@ -216,13 +211,8 @@ def _invert_kernel(phase, ref_phase, coh, mode, wlut, lut, ref_idx, sec_idx, dt,
     for c in range(nchunks):
         p0 = c * CHUNK
         C = min(CHUNK, P - p0)
-        rates = np.empty((K, CHUNK))
-        npair = np.empty(CHUNK)
-        csum = np.empty(CHUNK)
-        unspanned = np.empty(CHUNK)
-        band = np.empty((b + 1, K, CHUNK))
-        _solve_chunk(phase, ref_phase, coh, mode, wlut, lut, ref_idx, sec_idx, dt, b, ridge, p0, C,
-                     rates, npair, csum, unspanned, band)
+        rates, npair, csum, unspanned = _solve_chunk(phase, ref_phase, coh, mode, wlut, lut, ref_idx, sec_idx,
+                                                     dt, b, ridge, p0, C)
         # displacement series (rad, 0 at the first date)
         series = np.empty((N, CHUNK))
         for q in range(C):

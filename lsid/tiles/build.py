@@ -71,14 +71,6 @@ def _inventory(cfg: AOIConfig, run_dir: Path, crs, bounds):
     return lab.load_inventory(path, crs, bounds), "synthetic truth (truth/landslides.geojson)"
 
 
-def _scene_bounds(defo):
-    t = defo.rio.transform()
-    ny, nx = defo.sizes["y"], defo.sizes["x"]
-    xs = [t.c, t.c + nx * t.a]
-    ys = [t.f, t.f + ny * t.e]
-    return min(xs), min(ys), max(xs), max(ys)
-
-
 def _slope(defo) -> np.ndarray:
     if "dem" not in defo:
         return np.zeros((defo.sizes["y"], defo.sizes["x"]), dtype=np.float32)
@@ -216,7 +208,7 @@ def build_tileset(cfg: AOIConfig, run_dir: str | Path, force: bool = False, prog
                                  f"(lsid run --aoi ... --only sbas)")
         defo = open_netcdf(path, chunks={}, what="Deformation")  # lazily, in its disk chunks
         tile_origins((defo.sizes["y"], defo.sizes["x"]), p.size, p.stride)  # tile larger than the scene: error now
-        inv, inv_source = _inventory(cfg, run_dir, defo.rio.crs, _scene_bounds(defo))
+        inv, inv_source = _inventory(cfg, run_dir, defo.rio.crs, defo.rio.bounds())
         defos[orbit] = defo
         sv, bx = _survey(cfg, orbit, defo, inv, progress)
         surveys.append(sv)
@@ -256,15 +248,14 @@ def _write_images(cfg, kept: pd.DataFrame, defos, boxes, tmp: Path, progress: bo
     records = []
     image_id = 0
     ops = list(OPERATIONS)
+    specs = {o: {s.key: s for s in map_specs(d, p.per_date, p.date_step, p.window_days)} for o, d in defos.items()}
     groups = kept.groupby(["orbit", "row", "col"], sort=True)
     for (orbit, r, c), g in tqdm(groups, desc="tiles: write", total=groups.ngroups, disable=not progress):
         defo = defos[orbit]
-        specs = {s.key: s for s in map_specs(defo, p.per_date, p.date_step, p.window_days)}
-        keys = list(g["map"])
-        maps = window_maps(defo, [specs[k] for k in keys], int(r), int(c), p.size)
+        maps = window_maps(defo, [specs[orbit][k] for k in g["map"]], int(r), int(c), p.size)
         win = dict(y=slice(r, r + p.size), x=slice(c, c + p.size))
         tcoh = _coherence(defo.isel(**win))
-        slope = _slope(defo.isel(**win)) if "dem" in defo else np.zeros_like(tcoh)
+        slope = _slope(defo.isel(**win))
         t = window_transform(defo.rio.transform(), int(r), int(c))
         for k, (_, row) in enumerate(g.iterrows()):
             v = maps[k]
