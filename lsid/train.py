@@ -372,8 +372,9 @@ def fit(tileset: str | Path, out: str | Path, cfg: TrainConfig | None = None, re
                     "state": dict(state), "rng": _rng_state(), "config": asdict(cfg), "tileset": str(tileset),
                     "torch": torch.__version__}
             save_atomic(ckpt, last)
-            if improved:
-                save_atomic(ckpt, out / "best.pt")
+            if improved:  # the selected model: weights and metadata only (resuming reads last.pt), half the size
+                save_atomic({k: v for k, v in ckpt.items() if k not in ("optimizer", "scaler", "rng")},
+                            out / "best.pt")
         stop = None
         if state["bad_epochs"] >= cfg.patience:
             stop = f"early stopping (no better validation mAP for {cfg.patience} epochs)"
