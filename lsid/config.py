@@ -306,6 +306,31 @@ class TrainingConfig(_Strict):
     pretrained: bool = Field(False, description="ImageNet backbone weights from the local torch cache")
 
 
+class InventoryConfig(_Strict):
+    """Whole-scene detection and the potential-landslide inventory (lsid.detect, lsid.inventory).
+
+    Every terrain check can be switched off by setting its threshold to null."""
+
+    model: Literal[MODEL_NAMES] = Field("crf_faster_rcnn", description="the detector (a training run on rendered tiles, spatial split) whose boxes make the inventory")
+    compare_models: list[Literal[MODEL_NAMES]] = Field(["faster_rcnn_vgg16", "crf_faster_rcnn"], description="detectors whose scene boxes are counted and drawn side by side (Figs. 9-10)")
+    stride: int | None = Field(None, ge=8, le=4096, description="step between scene windows, px (default: half a tile)")
+    iou_threshold: float = Field(0.5, gt=0, le=1, description="boxes of overlapping windows overlapping more than this IoU are one detection")
+    merge_gap_m: float = Field(0.0, ge=0, le=5000, description="boxes of one orbit closer than this become one object, m")
+    min_area_m2: float | None = Field(20000.0, ge=0, description="check: smallest object area, m2")
+    min_slope_deg: float | None = Field(10.0, ge=0, le=90, description="check: smallest mean terrain slope inside (flat-ground subsidence is rejected), deg")
+    min_relief_m: float | None = Field(30.0, ge=0, description="check: smallest elevation range inside, m")
+    min_coherence: float | None = Field(0.4, ge=0, le=1, description="check: smallest mean temporal coherence inside")
+    min_los_sensitivity: float | None = Field(0.1, ge=0, le=1, description="check: smallest |LOS . downslope| of the mean slope (the orbit can see downslope motion there)")
+    min_velocity_mm_yr: float | None = Field(5.0, ge=0, description="check: smallest |LOS velocity| (95th percentile inside, against the ring around it), mm/yr")
+    fusion_distance_m: float = Field(100.0, ge=0, le=5000, description="objects of the two orbits this close (or overlapping) are one landslide, m")
+    min_downslope_sensitivity: float = Field(0.2, gt=0, le=1, description="LOS to downslope projection only where |LOS . downslope| reaches this")
+    validation_tolerance_m: float = Field(100.0, ge=0, le=5000, description="a potential landslide within this distance of an inventory object confirms it, m")
+    validation_inventory: str | None = Field(None, description="historical landslide inventory (points or polygons, any CRS); None: the synthetic truth, else tiles.inventory")
+    ada_k_sigma: float = Field(2.0, gt=0, le=10, description="ADA baseline: a pixel is active when |v| > k * sigma of the map")
+    ada_min_pixels: int = Field(12, ge=1, le=100000, description="ADA baseline: smallest active area, px")
+    ada_background_px: int | None = Field(256, ge=16, le=8192, description="ADA baseline: block size of the median background removed before thresholding, px (null: the scene median)")
+
+
 class AOIConfig(_Strict):
     """A validated area of interest at one profile."""
 
@@ -318,6 +343,7 @@ class AOIConfig(_Strict):
     sbas: SbasConfig = SbasConfig()
     tiles: TilesConfig = TilesConfig()
     training: TrainingConfig = TrainingConfig()
+    inventory: InventoryConfig = InventoryConfig()
     inputs: InputsConfig = InputsConfig()
 
     @model_validator(mode="after")

@@ -50,6 +50,8 @@ STAGES: tuple[Stage, ...] = (
     Stage("training", "notebooks/03_training.py", per_run=True,
           title="Training: {model} ({channels} tiles, {split} split)"),
     Stage("evaluation", "notebooks/04_evaluation.py"),
+    Stage("inventory", "notebooks/05_detection_inventory.py"),
+    Stage("case_study", "notebooks/06_case_study.py"),
 )
 
 

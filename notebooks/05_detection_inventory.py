@@ -1,0 +1,224 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # From detections to a landslide-hazard inventory
+#
+# *Paper sections 4.2.2 and 4.4: the detectors run over the whole ascending and descending velocity maps
+# (Figs. 9-10: Faster R-CNN 42 / 74 boxes, CRF-Faster R-CNN 57 / 82), the boxes are checked against
+# other evidence and fused across orbits into 38 potential landslides, 8 of them seen by both orbits,
+# 84 % confirmed in the field (Figs. 13-14).*
+#
+# lsid automates that chain (`lsid.detect.scene`, `lsid.inventory`):
+#
+# 1. **Scene detection.** Each detector slides over the mean-velocity map in windows of its training tile
+#    size with half-tile overlap, each window drawn exactly as the training tiles (same colour map and
+#    range, referred to the window's median). Boxes of overlapping windows are merged by non-maximum
+#    suppression; a box cut by a window edge gives way to a whole box of the same object.
+# 2. **Objects.** Overlapping boxes of one orbit become one object, measured on the rasters: its LOS rate
+#    against a ring of ground around it, slope, aspect and relief from the DEM, temporal coherence, and how
+#    much of a downslope motion the orbit can see there, $|\hat{\mathbf{l}}\cdot\hat{\mathbf{d}}|$.
+# 3. **Checks** in place of the paper's optical interpretation (each switchable in the AOI file): a
+#    minimum area, slope and relief (flat ground subsides, it does not slide: terraces, settlements, the
+#    dam), coherence, LOS sensitivity, and rate.
+# 4. **Fusion.** Objects of the two orbits on the same ground (overlapping, or within the fusion
+#    distance) are one potential landslide, `seen_in` = ascending | descending | both, named H1..Hn from
+#    north to south.
+# 5. **Rates on the ground.** Where both orbits see it: vertical and east-west rates (the 2-D
+#    decomposition of MintPy's `asc_desc2horz_vert`, north taken as zero); per orbit, the downslope rate
+#    from the LOS rate, slope and aspect, assuming motion parallel to the slope.
+# 6. **Validation** against the reference inventory (the synthetic truth here; a user's historical
+#    inventory otherwise): confirmed share (the paper's 84 %), recall, and a non-deep-learning baseline
+#    scored the same way: *active deformation areas* (ADA, Barra et al. 2017), pixels whose rate departs
+#    from the local background by more than $k\sigma$, grouped into areas.
+
+# %% tags=["parameters"]
+aoi = "data/aoi/ahai-synthetic.yaml"  # area-of-interest parameter file
+profile = "cpu"  # smoke | cpu | paper
+run_root = "runs"  # outputs go to <run_root>/<name>/<profile>/
+
+# %% tags=["hide-input"]
+import logging
+
+import geopandas as gpd
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from IPython.display import Markdown, display
+
+from lsid.config import load_aoi
+from lsid.inventory.checks import rejection_table
+from lsid.inventory.stage import run_inventory
+from lsid.inventory.validate import recall_by_class
+from lsid.plots.detection import PRETTY
+from lsid.plots.inventory import (fig_inventory_map, fig_inventory_panel, fig_recall_by_class, fig_scene_boxes,
+                                  table_box_counts, table_decomposition, table_inventories)
+from lsid.plots.study_area import hillshade
+
+logging.basicConfig(level=logging.WARNING)
+cfg = load_aoi(aoi, profile)
+run_dir = cfg.run_dir(run_root)
+res = run_inventory(cfg, run_dir, progress=False)
+defos, summary = res["defos"], res["summary"]
+first = next(iter(defos.values()))
+hs = hillshade(first.dem.values, abs(first.rio.transform().a)) if "dem" in first else None
+has_model = "model" in res
+name = PRETTY.get(cfg.inventory.model, cfg.inventory.model)
+if cfg.profile == "cpu":
+    display(Markdown("**`cpu` profile: the detectors had minutes on 2 CPU cores (see the evaluation page); their "
+                     "boxes show what such a run finds, not what the architectures can do. The ADA baseline needs "
+                     "no training.**"))
+for m, why in summary["missing_models"].items():
+    display(Markdown(f"**No trained {PRETTY.get(m, m)}:** {why}"))
+
+# %% [markdown]
+# ## Boxes on the whole scene (Figs. 9 and 10)
+#
+# Each orbit's mean LOS velocity (against the scene median; blue towards, red away from the satellite)
+# with the boxes each detector finds at the operating score threshold.
+
+# %% tags=["hide-input"]
+if res["detections"]:
+    display(table_box_counts(summary["boxes"], PRETTY).set_index(["model", "orbit"]))
+    fig = fig_scene_boxes(defos, res["detections"], PRETTY, hillshade=hs, synthetic=cfg.synthetic)
+    plt.show()
+else:
+    display(Markdown("No detector was trained for this area; the inventory below comes from the ADA baseline alone."))
+
+# %% [markdown]
+# ## From boxes to potential landslides
+#
+# How many objects each orbit gives, how many pass the checks, and which check rejected the others.
+
+# %% tags=["hide-input"]
+sources = {"ADA baseline": res["ada"]}
+if has_model:
+    sources = {name: res["model"], **sources}
+rows = []
+for label, r in sources.items():
+    for o, g in r["objects"].items():
+        rej = rejection_table(g).set_index("check")["rejected"] if len(g) else pd.Series(dtype=int)
+        rows.append({"source": label, "orbit": o, "objects": len(g),
+                     "pass the checks": int(g["passes"].astype(bool).sum()) if len(g) else 0,
+                     **{f"rejected: {k}": int(v) for k, v in rej.items()}})
+display(pd.DataFrame(rows).set_index(["source", "orbit"]))
+p = cfg.inventory
+display(Markdown(
+    f"Checks: area ≥ {p.min_area_m2} m², mean slope ≥ {p.min_slope_deg}°, relief ≥ {p.min_relief_m} m, "
+    f"coherence ≥ {p.min_coherence}, LOS sensitivity ≥ {p.min_los_sensitivity}, |rate| ≥ {p.min_velocity_mm_yr} mm/yr "
+    f"(95th percentile against the ring around the object). ADA: |v − background| > {p.ada_k_sigma} σ, "
+    + ", ".join(f"{o}: σ = {t['sigma_mm_yr']:.1f} mm/yr" for o, t in res["ada_thresholds"].items())
+    + f", areas of ≥ {p.ada_min_pixels} px."))
+
+# %% [markdown]
+# ## The inventory and its validation
+#
+# The paper confirmed 84 % of its 38 potential landslides by optical images and field survey. Here the
+# reference is known, so every potential landslide is scored: *confirmed* when it lies within the
+# validation tolerance of a reference landslide; *recall* is the share of reference landslides found.
+
+# %% tags=["hide-input"]
+display(table_inventories({label: r["summary"] for label, r in sources.items()}).set_index("source").round(3))
+ref_name = res["ada"]["summary"]["reference"]
+display(Markdown(f"Reference: {ref_name}; tolerance {cfg.inventory.validation_tolerance_m:g} m."))
+if has_model and "validation" in res["model"]["summary"] and "validation" in res["ada"]["summary"]:
+    a, b = res["model"]["summary"]["validation"], res["ada"]["summary"]["validation"]
+    if np.isfinite(a["f1"]) and np.isfinite(b["f1"]):
+        verdict = "beats" if a["f1"] > b["f1"] else "does not beat"
+        display(Markdown(f"**{name} {verdict} the ADA baseline** on this run: F1 {a['f1']:.2f} against {b['f1']:.2f} "
+                         f"(confirmed share {a['precision']:.2f} vs {b['precision']:.2f}, recall {a['recall']:.2f} vs "
+                         f"{b['recall']:.2f})."))
+    else:
+        display(Markdown(f"**{name} does not beat the ADA baseline** on this run: it gives "
+                         f"{a['n_potential']} potential landslides (recall {a['recall']:.2f}) against ADA's "
+                         f"{b['n_potential']} (recall {b['recall']:.2f}, confirmed share {b['precision']:.2f})."))
+for label, r in sources.items():
+    n = r["summary"].get("false_alarms_on_distractors")
+    if n is not None:
+        display(Markdown(f"{label}: {n} unconfirmed potential landslides sit on synthetic non-landslide "
+                         f"deformation (settling terraces, settlements, the dam, an excavation)."))
+
+# %% [markdown]
+# ## Potential landslides on both orbits (Fig. 13)
+
+# %% tags=["hide-input"]
+main = res["model"] if has_model and len(res["model"]["inventory"]) else res["ada"]
+main_label = name if main is res.get("model") else "ADA baseline"
+ref = main["reference"]
+fig = fig_inventory_map(defos, main["inventory"], ref, hillshade=hs, synthetic=cfg.synthetic)
+fig.suptitle(f"Potential landslides: {main_label}")
+plt.show()
+
+# %% [markdown]
+# ## Detected landslides up close (Fig. 14)
+#
+# The fastest potential landslides, each orbit's velocity against the ground around the object.
+
+# %% tags=["hide-input"]
+fig = fig_inventory_panel(defos, main["inventory"], n=6, synthetic=cfg.synthetic)
+plt.show()
+
+# %% [markdown]
+# ## Rates on the ground for landslides seen by both orbits
+#
+# Mean LOS rates inside the outline (against its surroundings), the vertical and east-west rates they
+# imply, and each orbit's downslope rate (undefined where the orbit sees less than
+# `inventory.min_downslope_sensitivity` of a downslope motion).
+
+# %% tags=["hide-input"]
+t = table_decomposition(main["inventory"])
+display(t.set_index("id") if len(t) else Markdown("No potential landslide is seen by both orbits."))
+
+# %% [markdown]
+# ## Which landslides are found: recall by size and rate
+#
+# Only on synthetic data: the truth gives each landslide's area and mean downslope rate (some are too
+# slow, too small, or move along the track where neither orbit can see them).
+
+# %% tags=["hide-input"]
+if cfg.synthetic:
+    area_bins, area_labels = [0, 1e4, 5e4, 2e5, 1e6, np.inf], ["< 1 ha", "1-5 ha", "5-20 ha", "20-100 ha", "> 100 ha"]
+    rate_bins, rate_labels = [0, 10, 20, 50, np.inf], ["< 10", "10-20", "20-50", "> 50 mm/yr"]
+    tables = {"by area": [], "by mean downslope rate": []}
+    for label, r in sources.items():
+        if r["reference"] is None:
+            continue
+        for key, col, bins, labels in (("by area", "area_m2", area_bins, area_labels),
+                                       ("by mean downslope rate", "rate_mm_yr", rate_bins, rate_labels)):
+            tb = recall_by_class(r["reference"], col, bins, labels).rename(columns={col: "class"})
+            tables[key].append(tb.assign(source=label))
+    tables = {k: pd.concat(v, ignore_index=True) for k, v in tables.items() if v}
+    if tables:
+        fig = fig_recall_by_class(tables, synthetic=True)
+        plt.show()
+        ref = sources[next(iter(sources))]["reference"]
+        vis = ref["visible_ascending"].astype(bool) | ref["visible_descending"].astype(bool)
+        rows = [{"source": lab, "reference landslides": len(r["reference"]), "visible in an orbit": int(vis.sum()),
+                 "recall (all)": r["reference"]["detected"].mean(),
+                 "recall (visible ones)": r["reference"].loc[vis.to_numpy(), "detected"].mean()}
+                for lab, r in sources.items() if r["reference"] is not None]
+        display(pd.DataFrame(rows).set_index("source").round(3))
+        display(Markdown("*Visible*: the synthetic truth's flag for a landslide whose LOS rate in that orbit reaches "
+                         "the labelling floor; the others cannot be seen in the velocity maps at all."))
+
+# %% [markdown]
+# ## Outputs
+#
+# Written to the run folder's `inventory/` (open the KML in Google Earth, the GeoPackage in QGIS):
+
+# %% tags=["hide-input"]
+files = sorted((run_dir / "inventory").glob("*inventory.*"))
+display(pd.DataFrame({"file": [f.name for f in files], "size (kB)": [round(f.stat().st_size / 1024, 1) for f in files]}))
+cols = [c for c in ["id", "seen_in", "area_m2", "v_p95_asc", "v_p95_desc", "v_up", "v_east", "slope_deg", "confirmed",
+                    "matches"] if c in main["inventory"]]
+display(pd.DataFrame(main["inventory"][cols]).set_index("id").round(1) if len(main["inventory"]) else
+        Markdown("The inventory is empty."))
