@@ -61,6 +61,8 @@ class TrainConfig:
     time_budget_min: float | None = None  # stop when passed (validation and checkpoint first; cpu profile)
     val_originals_only: bool = True  # validate on the original tiles, not their augmented copies
     num_workers: int = 0
+    # keyword arguments of torchvision's FasterRCNN for this run (e.g. rpn_post_nms_top_n_train,
+    # box_batch_size_per_image: fewer proposals and sampled RoIs make a CPU iteration cheaper)
     extra: dict = field(default_factory=dict)
 
 
@@ -274,7 +276,7 @@ def fit(tileset: str | Path, out: str | Path, cfg: TrainConfig | None = None, re
         mean, std = channel_stats(train_ds)
     _seed_everything(cfg.seed)
     model = build(cfg.model, in_ch, size, mean, std, pretrained=cfg.pretrained,
-                  box_score_thresh=EVAL_SCORE_THRESHOLD).to(dev)
+                  **{"box_score_thresh": EVAL_SCORE_THRESHOLD, **cfg.extra}).to(dev)
     if cuda:
         model = model.to(memory_format=torch.channels_last)
     params = [p for p in model.parameters() if p.requires_grad]

@@ -37,7 +37,7 @@ def test_smoke_run_builds_book(tmp_path, capsys):
         summary = json.loads((run_dir / "sbas" / f"{orbit}.json").read_text())
         assert summary["valid_share"] > 0.2 and summary["network_components"] == 1
     # the dataset, training and evaluation stages: no failed cell, their pages, their products
-    for nb_file in sorted((run_dir / "notebooks").glob("0[234]_*.ipynb")):
+    for nb_file in sorted((run_dir / "notebooks").glob("0[23456]_*.ipynb")):
         nb = json.loads(nb_file.read_text())
         errs = [o for c in nb["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]
         assert not errs, nb_file.name
@@ -53,6 +53,18 @@ def test_smoke_run_builds_book(tmp_path, capsys):
         assert 0 <= m["voc_ap50"] <= 1 and m["tp"] + m["fn"] == m["ground_truth_boxes"]
     ev = (html / "book" / "_executed" / "04_evaluation.html").read_text()
     assert "0.888" in ev and "Table 2" in ev
+    # the inventory and case-study stages: scene boxes of both models, both inventories in every format
+    assert {"05_detection_inventory.html", "06_case_study.html"} <= pages
+    inv_page = (html / "book" / "_executed" / "05_detection_inventory.html").read_text()
+    assert len(re.findall(r"<img", inv_page)) >= 2 and "ADA baseline" in inv_page and "Fig. 13" in inv_page
+    for model in ("faster_rcnn_vgg16", "crf_faster_rcnn"):
+        for orbit in ("ascending", "descending"):
+            assert (run_dir / "detections" / f"{model}_{orbit}.gpkg").is_file()
+    for stem in ("inventory", "ada_inventory"):
+        for fmt in ("geojson", "gpkg", "kml", "csv"):
+            assert (run_dir / "inventory" / f"{stem}.{fmt}").is_file(), (stem, fmt)
+    inv_summary = json.loads((run_dir / "inventory" / "summary.json").read_text())
+    assert inv_summary["ada"]["validation"]["n_reference"] > 0
 
 
 def test_bad_aoi_fails_before_running(tmp_path, capsys):
