@@ -284,6 +284,22 @@ class DetectorRun(_Strict):
         return f"{self.model}_{self.channels}_{self.split}"
 
 
+class DetectorOptions(_Strict):
+    """Settings of torchvision's FasterRCNN heads for a profile (None: torchvision's default). Fewer
+    proposals and sampled RoIs make a CPU iteration several times cheaper (the box head runs on every
+    sampled RoI) without changing the model's weights."""
+
+    rpn_pre_nms_top_n_train: int | None = Field(None, ge=1, le=100000, description="RPN proposals before NMS, training (torchvision: 2000)")
+    rpn_post_nms_top_n_train: int | None = Field(None, ge=1, le=100000, description="RPN proposals after NMS, training (torchvision: 2000)")
+    rpn_pre_nms_top_n_test: int | None = Field(None, ge=1, le=100000, description="RPN proposals before NMS, inference (torchvision: 1000)")
+    rpn_post_nms_top_n_test: int | None = Field(None, ge=1, le=100000, description="RPN proposals after NMS, inference (torchvision: 1000)")
+    box_batch_size_per_image: int | None = Field(None, ge=1, le=10000, description="RoIs sampled per image for the box head's loss (torchvision: 512)")
+
+    def kwargs(self) -> dict:
+        """The options that are set, as FasterRCNN keyword arguments."""
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
 class TrainingConfig(_Strict):
     """Training of the detectors (lsid.train) and what the book compares."""
 
@@ -304,6 +320,7 @@ class TrainingConfig(_Strict):
     ablation_time_budget_min: float | None = Field(None, gt=0, description="the same for ablation runs, min")
     score_threshold: float = Field(0.5, gt=0, lt=1, description="operating score threshold for counts and Table 2")
     pretrained: bool = Field(False, description="ImageNet backbone weights from the local torch cache")
+    detector: DetectorOptions = DetectorOptions()
 
 
 class InventoryConfig(_Strict):

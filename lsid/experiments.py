@@ -43,7 +43,8 @@ def train_config(cfg: AOIConfig, run: DetectorRun, ablation: bool):
     return TrainConfig(model=run.model, split=run.split, epochs=t.epochs, batch_size=t.batch_size, lr=t.lr,
                        warmup_iters=t.warmup_iters, patience=t.patience, seed=cfg.seed, pretrained=t.pretrained,
                        max_iters_per_epoch=t.max_iters_per_epoch,
-                       time_budget_min=t.ablation_time_budget_min if ablation else t.time_budget_min)
+                       time_budget_min=t.ablation_time_budget_min if ablation else t.time_budget_min,
+                       extra=t.detector.kwargs())
 
 
 def _digest(cfg: AOIConfig, run_dir: Path, run: DetectorRun, ablation: bool) -> str:

@@ -166,7 +166,9 @@ def model_from_checkpoint(path: str | Path, device: str = "cpu", **kwargs):
     from lsid.models import build
 
     ck = load_checkpoint(path)
-    m = build(ck["model"], ck["in_channels"], ck["image_size"], ck["image_mean"], ck["image_std"], **kwargs)
+    # the run's own FasterRCNN settings (e.g. fewer proposals on CPU), then the caller's
+    extra = {**dict(ck.get("config", {}).get("extra") or {}), **kwargs}
+    m = build(ck["model"], ck["in_channels"], ck["image_size"], ck["image_mean"], ck["image_std"], **extra)
     m.load_state_dict(ck["state_dict"])
     return m.to(device).eval(), ck
 

@@ -222,3 +222,31 @@ cols = [c for c in ["id", "seen_in", "area_m2", "v_p95_asc", "v_p95_desc", "v_up
                     "matches"] if c in main["inventory"]]
 display(pd.DataFrame(main["inventory"][cols]).set_index("id").round(1) if len(main["inventory"]) else
         Markdown("The inventory is empty."))
+
+# %% [markdown]
+# ## Explore the inventory
+#
+# Pan and zoom the ascending velocity map; hover over a potential landslide for its id, rates and
+# status. Below it, pick a landslide to see its mean displacement series in both orbits (against the
+# ground around it). In JupyterLab, `lsid.plots.interactive.explorer(deformation, inventory)` adds a tap
+# tool: click any pixel to see its displacement series.
+
+# %% tags=["hide-input"]
+from lsid.io.netcdf import open_netcdf
+from lsid.plots import interactive
+
+hv = interactive.setup()
+inv_main = main["inventory"]
+orbit0 = next(iter(defos))
+overlay = interactive.velocity_image(defos[orbit0])
+if len(inv_main):
+    overlay = overlay * interactive.inventory_polygons(inv_main)
+overlay.opts(title=f"{orbit0}: LOS velocity and the potential landslides ({main_label})", width=620, height=720)
+
+# %% tags=["hide-input"]
+series_defos = {o: open_netcdf(run_dir / "sbas" / f"{o}.nc", chunks=None, what="Deformation") for o in defos}
+if len(inv_main) and any("displacement" in d for d in series_defos.values()):
+    viewer = interactive.series_viewer(series_defos, inv_main)
+else:
+    viewer = Markdown("No potential landslide (or no displacement series) to show.")
+viewer

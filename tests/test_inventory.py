@@ -218,3 +218,18 @@ def test_export_writes_every_format(tmp_path):
     with pytest.raises(ValueError, match="unknown format"):
         write_inventory(inv, tmp_path / "bad", formats=("shp",))
     assert not list((tmp_path / "bad").iterdir())  # nothing half-written
+
+
+def test_stage_errors_name_the_missing_input(tmp_path, smoke_aoi):
+    from lsid.errors import InputDataError
+    from lsid.inventory.stage import checkpoint_for, load_deformations, reference_inventory
+
+    with pytest.raises(InputDataError, match="run the sbas stage"):
+        load_deformations(tmp_path)
+    with pytest.raises(InputDataError, match="no trained checkpoint of crf_faster_rcnn"):
+        checkpoint_for(smoke_aoi, tmp_path, "crf_faster_rcnn")
+    bad = tmp_path / "inv.gpkg"  # (a GeoJSON without CRS reads as WGS 84, its standard)
+    gpd.GeoDataFrame({"id": [1]}, geometry=[Point(0, 0)]).to_file(bad)  # no CRS
+    cfg = smoke_aoi.model_copy(update={"inventory": smoke_aoi.inventory.model_copy(update={"validation_inventory": str(bad)})})
+    with pytest.raises(InputDataError, match="no CRS"):
+        reference_inventory(cfg, tmp_path, CRS)

@@ -118,3 +118,17 @@ def test_run_on_a_users_own_interferograms(tmp_path):
     assert not (run_dir / "sbas" / "descending.json").exists()
     page = (run_dir / "book" / "_build" / "html" / "book" / "_executed" / "00_study_area.html").read_text()
     assert "not synthetic" in page
+
+
+@pytest.mark.slow
+def test_second_area_reruns_with_its_own_parameters(tmp_path):
+    """The second example AOI (another seed, density and checks) runs end to end and builds its book."""
+    second = ROOT / "data" / "aoi" / "jinsha-gorge-synthetic.yaml"
+    assert main(["run", "--aoi", str(second), "--profile", "smoke", "--run-root", str(tmp_path)]) == 0
+    run_dir = tmp_path / "jinsha-gorge-synthetic" / "smoke"
+    assert (run_dir / "book" / "_build" / "html" / "book" / "_executed" / "05_detection_inventory.html").is_file()
+    truth = json.loads((run_dir / "truth" / "landslides.geojson").read_text())
+    assert len([f for f in truth["features"] if f["properties"]["kind"] != "reactivated"]) == 12
+    assert not list((run_dir / "models").glob("faster_rcnn_r50_*"))  # no ablations in this file's smoke profile
+    summary = json.loads((run_dir / "inventory" / "summary.json").read_text())
+    assert summary["ada"]["reference"].startswith("synthetic truth")
