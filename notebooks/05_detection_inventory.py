@@ -235,18 +235,16 @@ display(pd.DataFrame(main["inventory"][cols]).set_index("id").round(1) if len(ma
 from lsid.io.netcdf import open_netcdf
 from lsid.plots import interactive
 
-hv = interactive.setup()
+display(interactive.static_setup())  # BokehJS, inline: the page needs no network
 inv_main = main["inventory"]
 orbit0 = next(iter(defos))
 overlay = interactive.velocity_image(defos[orbit0])
 if len(inv_main):
     overlay = overlay * interactive.inventory_polygons(inv_main)
-overlay.opts(title=f"{orbit0}: LOS velocity and the potential landslides ({main_label})", width=620, height=720)
+interactive.show(overlay.opts(title=f"{orbit0}: LOS velocity and the potential landslides ({main_label})",
+                              width=620, height=720))
 
 # %% tags=["hide-input"]
 series_defos = {o: open_netcdf(run_dir / "sbas" / f"{o}.nc", chunks=None, what="Deformation") for o in defos}
-if len(inv_main) and any("displacement" in d for d in series_defos.values()):
-    viewer = interactive.series_viewer(series_defos, inv_main)
-else:
-    viewer = Markdown("No potential landslide (or no displacement series) to show.")
-viewer
+viewer = interactive.series_viewer(series_defos, inv_main) if len(inv_main) else None
+interactive.show(viewer) if viewer is not None else Markdown("No potential landslide (or no displacement series) to show.")

@@ -2,6 +2,9 @@
 
 import json
 import re
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -11,9 +14,21 @@ from tests.conftest import AOI, REALDATA, ROOT
 pytestmark = pytest.mark.slow
 
 
-def test_smoke_run_builds_book(tmp_path, capsys):
-    assert main(["run", "--aoi", str(AOI), "--profile", "smoke", "--run-root", str(tmp_path)]) == 0
-    run_dir = tmp_path / "ahai-synthetic" / "smoke"
+@pytest.fixture(scope="module")
+def smoke_book(tmp_path_factory):
+    """(run folder, console output) of one smoke run of the whole study with its book."""
+    import contextlib
+    import io
+
+    root = tmp_path_factory.mktemp("smoke_book")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["run", "--aoi", str(AOI), "--profile", "smoke", "--run-root", str(root)]) == 0
+    return root / "ahai-synthetic" / "smoke", out.getvalue()
+
+
+def test_smoke_run_builds_book(smoke_book):
+    run_dir, console = smoke_book
     nb = json.loads((run_dir / "notebooks" / "00_study_area.ipynb").read_text())
     assert nb["metadata"]["papermill"]["parameters"]["profile"] == "smoke"
     errors = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"]
@@ -27,7 +42,7 @@ def test_smoke_run_builds_book(tmp_path, capsys):
     assert "synthetic" in page.lower() and "Table 1" in page
     intro = (html / "book" / "intro.html").read_text()
     assert "_static/mathjax" in intro and "cdn." not in intro  # offline MathJax
-    assert "[lsid] book:" in capsys.readouterr().out
+    assert "[lsid] book:" in console
     # the SBAS stage: its notebook, its chapter and its products
     sbas_page = (html / "book" / "_executed" / "01_sbas_inversion.html").read_text()
     assert len(re.findall(r"<img", sbas_page)) >= 3 and "Fig. 8" in sbas_page
@@ -65,6 +80,63 @@ def test_smoke_run_builds_book(tmp_path, capsys):
             assert (run_dir / "inventory" / f"{stem}.{fmt}").is_file(), (stem, fmt)
     inv_summary = json.loads((run_dir / "inventory" / "summary.json").read_text())
     assert inv_summary["ada"]["validation"]["n_reference"] > 0
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+#: hosts Chromium itself calls (updates, time, spelling), not the page
+BROWSER_HOSTS = ("google.com", "googleapis.com", "gvt1.com", "gstatic.com")
+
+
+def render_offline(page: Path, out: Path) -> tuple[str, list[str]]:
+    """(DOM after the scripts ran, http(s) URLs the page asked for) of one page opened in headless
+    Chromium with every host name unresolvable (no network)."""
+    netlog = out / f"{page.stem}.netlog.json"
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+           "--disable-component-update", "--no-first-run", "--host-resolver-rules=MAP * ~NOTFOUND",
+           f"--log-net-log={netlog}", "--virtual-time-budget=10000", "--dump-dom", page.as_uri()]
+    dom = subprocess.run(cmd, capture_output=True, text=True, timeout=120).stdout
+    log = json.loads(netlog.read_text()) if netlog.exists() else {"events": []}
+    urls = {e["params"]["url"] for e in log["events"] if "url" in e.get("params", {})}
+    asked = sorted(u for u in urls if u.startswith("http") and not any(h in u for h in BROWSER_HOSTS))
+    return dom, asked
+
+
+def local_references(page: Path) -> list[Path]:
+    """Local files a page's img/script/link tags point at (parsed as HTML: the text of inlined scripts
+    is not mistaken for tags)."""
+    from html.parser import HTMLParser
+
+    refs = []
+
+    class Refs(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            ref = a.get("src") if tag in ("img", "script") else a.get("href") if tag == "link" else None
+            if ref and not ref.startswith(("http:", "https:", "data:", "//", "#")):
+                refs.append(ref.split("#")[0].split("?")[0])
+
+    Refs().feed(page.read_text())
+    return [(page.parent / r).resolve() for r in refs if r]
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium absent (apt-get install chromium)")
+def test_book_renders_offline_in_chromium(smoke_book, tmp_path):
+    """Every page of the smoke book: its files exist, it asks for nothing on the network, math is typeset
+    by the bundled MathJax, images are in place, and the interactive (Bokeh) figures render."""
+    run_dir, _ = smoke_book
+    html = run_dir / "book" / "_build" / "html"
+    pages = [html / "book" / "intro.html"] + sorted((html / "book" / "_executed").glob("0[0156]_*.html"))
+    for page in pages:
+        missing = [str(p) for p in local_references(page) if not p.exists()]
+        assert not missing, (page.name, missing)
+        dom, asked = render_offline(page, tmp_path)
+        assert not asked, (page.name, asked)
+        assert "<img" in dom or page.name == "intro.html", page.name
+        if "$$" in page.read_text() or "\\(" in page.read_text():
+            assert "mjx-container" in dom, f"{page.name}: math not typeset"
+    dom, _ = render_offline(html / "book" / "_executed" / "05_detection_inventory.html", tmp_path)
+    assert "bk-Row" in dom or "bk-Column" in dom or 'class="bk' in dom, "interactive figures did not render"
+    assert "mjx-container" in render_offline(html / "book" / "intro.html", tmp_path)[0]
 
 
 def test_bad_aoi_fails_before_running(tmp_path, capsys):

@@ -2,13 +2,16 @@
 and displacement series to explore.
 
 - In the static HTML book: the map (pan, zoom, hover over a potential landslide: id, rates, score,
-  seen_in) and a series viewer with a selector over the inventory's landslides (every series is
-  embedded in the page, no kernel needed).
+  seen_in) and a series viewer (every landslide's series embedded; click the legend to show or hide
+  one), no kernel needed.
 - In JupyterLab (a live kernel): :func:`explorer` adds a tap tool — click any pixel and its displacement
-  series appears beside the map.
+  series appears beside the map (HoloViews with Panel: call :func:`setup` first).
 
-Offline pages need the Bokeh JavaScript inlined: call :func:`setup` (``holoviews.extension.inline =
-True`` before the extension loads) before any figure.
+Static pages: :func:`static_setup` returns BokehJS inlined as HTML (display it once, before any
+figure), and :func:`show` turns a HoloViews object into plain Bokeh HTML. Why not HoloViews' own
+notebook display: it goes through Panel, whose stylesheets are linked from cdn.holoviz.org, so pages
+would ask for the network (the offline-book test caught it); plain Bokeh components with inline
+resources need nothing.
 """
 
 from __future__ import annotations
@@ -26,10 +29,31 @@ HOVER_COLUMNS = ("id", "seen_in", "v_p95_asc", "v_p95_desc", "v_up", "v_east", "
 def setup():
     """Load HoloViews' Bokeh extension with its JavaScript inlined (pages work offline)."""
     import holoviews as hv
+    import panel as pn
 
+    pn.config.inline = True  # Panel's CSS too (else its stylesheets are linked from cdn.holoviz.org)
     hv.extension.inline = True
     hv.extension("bokeh", logo=False)
     return hv
+
+
+def static_setup():
+    """BokehJS (inline, no network) as an IPython HTML object: display it once before :func:`show`."""
+    from bokeh.resources import INLINE
+    from IPython.display import HTML
+
+    return HTML(INLINE.render())
+
+
+def show(obj):
+    """A HoloViews object as static Bokeh HTML (IPython HTML: a div and its script), for pages that must
+    work offline without Panel (see the module docstring)."""
+    import holoviews as hv
+    from bokeh.embed import components
+    from IPython.display import HTML
+
+    script, div = components(hv.render(obj, backend="bokeh"))
+    return HTML(div + script)
 
 
 def velocity_image(defo: xr.Dataset, max_px: int = MAX_IMAGE_PX, limit: float | None = None):
@@ -45,7 +69,8 @@ def velocity_image(defo: xr.Dataset, max_px: int = MAX_IMAGE_PX, limit: float | 
     limit = limit or max(5.0, float(np.nanpercentile(np.abs(v.values), 99)))
     img = hv.Image((v.x.values, v.y.values, v.values.astype(np.float32)), kdims=["x", "y"], vdims=["velocity"])
     return img.opts(cmap="RdBu", clim=(-limit, limit), colorbar=True, tools=["hover"], data_aspect=1,
-                    clabel="LOS velocity (mm/yr)", xlabel="easting (m)", ylabel="northing (m)")
+                    clabel="LOS velocity (mm/yr)", xlabel="easting (m)", ylabel="northing (m)",
+                    xformatter="%.0f", yformatter="%.0f", xrotation=30)
 
 
 def inventory_polygons(inv) -> object:
@@ -63,8 +88,8 @@ def inventory_polygons(inv) -> object:
                 val = r[c]
                 rec[c] = round(float(val), 1) if isinstance(val, (float, np.floating)) else str(val)
             data.append(rec)
-    return hv.Polygons(data, vdims=cols).opts(fill_alpha=0.0, line_color="black", line_width=2,
-                                              tools=["hover"], hover_fill_alpha=0.2)
+    return hv.Polygons(data, vdims=cols).opts(fill_color="yellow", fill_alpha=0.05, line_color="black", line_width=2,
+                                              tools=["hover"], hover_fill_alpha=0.4)
 
 
 def object_series(defo: xr.Dataset, inv) -> dict[str, pd.Series]:
@@ -91,19 +116,24 @@ def object_series(defo: xr.Dataset, inv) -> dict[str, pd.Series]:
     return out
 
 
-def series_viewer(defos: dict[str, xr.Dataset], inv):
-    """hv.HoloMap: a selector over the inventory's ids, each showing both orbits' mean displacement series
-    (mm, against the ground around the landslide). Static: every series is embedded."""
+def series_viewer(defos: dict[str, xr.Dataset], inv, visible: int = 3):
+    """One panel per orbit: the mean displacement series (mm, against the ground around the landslide) of
+    every potential landslide, all embedded; the first ``visible`` are shown, click the legend to show or
+    hide the others."""
     import holoviews as hv
 
-    per = {o: object_series(d, inv) for o, d in defos.items() if "displacement" in d}
-    ids = [i for i in inv["id"].astype(str) if any(i in p for p in per.values())]
-    frames = {}
-    for i in ids:
-        curves = [hv.Curve((p[i].index, p[i].values), "time", "LOS displacement (mm)", label=o).opts(tools=["hover"])
-                  for o, p in per.items() if i in p]
-        frames[i] = hv.Overlay(curves).opts(title=f"{i}: mean displacement against its surroundings")
-    return hv.HoloMap(frames, kdims="landslide").opts(hv.opts.Overlay(width=600, height=300, legend_position="top_left"))
+    panels = []
+    for o, d in defos.items():
+        if "displacement" not in d:
+            continue
+        per = object_series(d, inv)
+        curves = {i: hv.Curve((s.index, s.values), "time", "LOS displacement (mm)").opts(
+            visible=k < visible, tools=["hover"]) for k, (i, s) in enumerate(per.items())}
+        if curves:
+            panels.append(hv.NdOverlay(curves, kdims="landslide").opts(
+                title=f"{o}: mean displacement against the surroundings", width=520, height=340,
+                legend_position="right", click_policy="hide"))
+    return hv.Layout(panels).cols(1) if panels else None
 
 
 def explorer(defo: xr.Dataset, inv=None):
@@ -124,5 +154,5 @@ def explorer(defo: xr.Dataset, inv=None):
     return (layer.opts(width=500, height=600, tools=["tap"]) + hv.DynamicMap(series, streams=[tap])).cols(2)
 
 
-__all__ = ["setup", "velocity_image", "inventory_polygons", "object_series", "series_viewer", "explorer",
+__all__ = ["setup", "static_setup", "show", "velocity_image", "inventory_polygons", "object_series", "series_viewer", "explorer",
            "MAX_IMAGE_PX", "HOVER_COLUMNS"]
