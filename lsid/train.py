@@ -70,7 +70,10 @@ class TrainConfig:
 #: paper (the paper's schedule, for a GPU).
 PROFILES = {
     "smoke": dict(epochs=2, max_iters_per_epoch=3, batch_size=2, warmup_iters=2, patience=2),
-    "cpu": dict(epochs=300, time_budget_min=10.0, warmup_iters=100, patience=10),
+    # as the AOI files' cpu profile (lsid/config.py, where the choices are explained)
+    "cpu": dict(epochs=300, lr=0.01, time_budget_min=10.0, warmup_iters=50, patience=10, max_iters_per_epoch=20,
+                extra=dict(rpn_pre_nms_top_n_train=1000, rpn_post_nms_top_n_train=500, box_batch_size_per_image=128,
+                           rpn_pre_nms_top_n_test=500, rpn_post_nms_top_n_test=300)),
     "paper": dict(),
 }
 

@@ -221,9 +221,9 @@ def detect_scene(model, defo: xr.Dataset, drawing: Drawing, *, stride: int | Non
     ny, nx = defo.sizes["y"], defo.sizes["x"]
     slope = tcoh = None
     if drawing.channels == "physical":
-        from lsid.tiles.build import _coherence, _slope
+        from lsid.tiles.build import coherence_layer, slope_layer
 
-        slope, tcoh = _slope(defo), _coherence(defo)
+        slope, tcoh = slope_layer(defo), coherence_layer(defo)
     origins = window_origins((ny, nx), size, stride)
     rows = []
     bar = tqdm(total=len(origins), desc=f"detect {defo.attrs.get('orbit', '')} {model_name}".strip(),

@@ -71,7 +71,8 @@ def _inventory(cfg: AOIConfig, run_dir: Path, crs, bounds):
     return lab.load_inventory(path, crs, bounds), "synthetic truth (truth/landslides.geojson)"
 
 
-def _slope(defo) -> np.ndarray:
+def slope_layer(defo) -> np.ndarray:
+    """Terrain slope (deg) from the Deformation's DEM; zeros when it has none (a user's velocity map)."""
     if "dem" not in defo:
         return np.zeros((defo.sizes["y"], defo.sizes["x"]), dtype=np.float32)
     t = defo.rio.transform()
@@ -79,7 +80,7 @@ def _slope(defo) -> np.ndarray:
     return np.asarray(slope, dtype=np.float32)
 
 
-def _coherence(defo) -> np.ndarray:
+def coherence_layer(defo) -> np.ndarray:
     """Temporal coherence; a velocity-only Deformation (a user's GeoTIFF) has none: 1 where valid."""
     if "temporal_coherence" in defo:
         return np.asarray(defo.temporal_coherence.values, dtype=np.float32)
@@ -94,7 +95,7 @@ def _survey(cfg: AOIConfig, orbit: str, defo, inv, progress: bool) -> tuple[pd.D
     specs = map_specs(defo, p.per_date, p.date_step, p.window_days)
     size = p.size
     transform = defo.rio.transform()
-    tcoh = _coherence(defo)
+    tcoh = coherence_layer(defo)
     rows, boxes = [], {}
     origins = tile_origins((defo.sizes["y"], defo.sizes["x"]), size, p.stride)
     for r, c in tqdm(origins, desc=f"tiles {orbit}: survey ({len(specs)} maps)", disable=not progress):
@@ -254,8 +255,8 @@ def _write_images(cfg, kept: pd.DataFrame, defos, boxes, tmp: Path, progress: bo
         defo = defos[orbit]
         maps = window_maps(defo, [specs[orbit][k] for k in g["map"]], int(r), int(c), p.size)
         win = dict(y=slice(r, r + p.size), x=slice(c, c + p.size))
-        tcoh = _coherence(defo.isel(**win))
-        slope = _slope(defo.isel(**win))
+        tcoh = coherence_layer(defo.isel(**win))
+        slope = slope_layer(defo.isel(**win))
         t = window_transform(defo.rio.transform(), int(r), int(c))
         for k, (_, row) in enumerate(g.iterrows()):
             v = maps[k]
