@@ -86,3 +86,40 @@ def test_detect_scene_bad_input():
         detect_scene(ThresholdDetector(), d, Drawing("physical", 64, 40.0), stride=100)
     with pytest.raises(InputDataError, match="tileset.json"):
         Drawing.from_tileset("/nonexistent/tiles")
+
+
+def test_a_map_without_crs_is_refused_unless_pixels_are_asked_for():
+    d = deformation(shape=(70, 70), motion=[((10, 20, 30, 45), (0, 0, -60))], noise=0.3)
+    d = d.drop_vars("spatial_ref")
+    for v in d.data_vars:
+        d[v].attrs.pop("grid_mapping", None)
+        d[v].encoding.pop("grid_mapping", None)
+    assert d.rio.crs is None
+    with pytest.raises(InputDataError, match="no CRS"):
+        detect_scene(ThresholdDetector(), d, Drawing("physical", 64, 40.0))
+    px = detect_scene(ThresholdDetector(), d, Drawing("physical", 64, 40.0), pixel_coordinates=True)
+    assert px.crs is None and px.geometry.iloc[0].bounds == (30, 10, 45, 20)
+
+
+def test_a_model_for_other_channels_or_sizes_is_refused(tmp_path):
+    m = ThresholdDetector()
+    m.lsid_spec = {"in_channels": 4, "image_size": 64}
+    d = deformation(shape=(70, 70))
+    with pytest.raises(InputDataError, match="takes 4 channels"):
+        detect_scene(m, d, Drawing("physical", 64, 40.0))
+    m.lsid_spec = {"in_channels": 3, "image_size": 128}
+    with pytest.raises(InputDataError, match="of 128 px"):
+        detect_scene(m, d, Drawing("rendered", 64, 40.0))
+    # a checkpoint trained on rendered tiles, asked to run with a physical TileSet
+    import json
+
+    from lsid.detect.scene import detect_with_checkpoint
+
+    for mode in ("rendered", "physical"):
+        (tmp_path / mode).mkdir()
+        (tmp_path / mode / "tileset.json").write_text(json.dumps(
+            {"channels": mode, "size": 64, "parameters": {"render_range_mm_yr": 40.0}}))
+    torch.save({"model": "crf_faster_rcnn", "state_dict": {}, "in_channels": 3, "image_size": 64, "image_mean": [0] * 3,
+                "image_std": [1] * 3, "tileset": str(tmp_path / "rendered"), "config": {}}, tmp_path / "best.pt")
+    with pytest.raises(InputDataError, match="trained on rendered tiles of 64 px but the TileSet"):
+        detect_with_checkpoint(tmp_path / "best.pt", d, tileset=tmp_path / "physical")

@@ -229,7 +229,35 @@ def test_stage_errors_name_the_missing_input(tmp_path, smoke_aoi):
     with pytest.raises(InputDataError, match="no trained checkpoint of crf_faster_rcnn"):
         checkpoint_for(smoke_aoi, tmp_path, "crf_faster_rcnn")
     bad = tmp_path / "inv.gpkg"  # (a GeoJSON without CRS reads as WGS 84, its standard)
-    gpd.GeoDataFrame({"id": [1]}, geometry=[Point(0, 0)]).to_file(bad)  # no CRS
+    with pytest.warns(UserWarning, match="crs"):
+        gpd.GeoDataFrame({"id": [1]}, geometry=[Point(0, 0)]).to_file(bad)  # no CRS
     cfg = smoke_aoi.model_copy(update={"inventory": smoke_aoi.inventory.model_copy(update={"validation_inventory": str(bad)})})
     with pytest.raises(InputDataError, match="no CRS"):
         reference_inventory(cfg, tmp_path, CRS)
+
+
+def test_no_detections_give_valid_empty_outputs(tmp_path):
+    dem = slope_dem()
+    defos = {o: deformation(o, dem=dem, seed=i) for i, o in enumerate(HEADINGS)}
+    empty = {o: boxes(o, []) for o in HEADINGS}
+    inv, objs = build_inventory(empty, defos, P)
+    assert inv.empty and all(g.empty for g in objs.values())
+    ref = gpd.GeoDataFrame({"id": ["A"]}, geometry=[box(X0, Y0 - 300, X0 + 300, Y0)], crs=CRS)
+    p, r, s = validate(inv, ref)
+    assert s["n_potential"] == 0 and s["recall"] == 0
+    paths = write_inventory(p, tmp_path)
+    for fmt, path in paths.items():
+        assert path.is_file(), fmt
+    assert len(gpd.read_file(paths["gpkg"])) == 0
+
+
+def test_a_reference_inventory_in_another_crs_is_reprojected(tmp_path, smoke_aoi):
+    from lsid.inventory.stage import reference_inventory
+
+    pts = gpd.GeoDataFrame({"name": ["slide"]}, geometry=[Point(X0 + 150, Y0 - 150)], crs=CRS).to_crs("EPSG:4326")
+    f = tmp_path / "historical.geojson"
+    pts.to_file(f)
+    cfg = smoke_aoi.model_copy(update={"inventory": smoke_aoi.inventory.model_copy(update={"validation_inventory": str(f)})})
+    ref, name = reference_inventory(cfg, tmp_path, CRS)
+    assert ref.crs.to_epsg() == 32647 and name == str(f) and ref["id"].tolist() == ["1"]
+    assert ref.geometry.iloc[0].distance(Point(X0 + 150, Y0 - 150)) < 0.01

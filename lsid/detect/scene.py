@@ -180,7 +180,7 @@ def _batches(origins, n):
 def detect_scene(model, defo: xr.Dataset, drawing: Drawing, *, stride: int | None = None, batch_size: int = 4,
                  score_threshold: float = SCORE_THRESHOLD, iou_threshold: float = IOU_THRESHOLD,
                  contain_threshold: float = CONTAIN_THRESHOLD, device: str | None = None, model_name: str = "",
-                 progress: bool = False) -> gpd.GeoDataFrame:
+                 progress: bool = False, pixel_coordinates: bool = False) -> gpd.GeoDataFrame:
     """Detect deformation anomalies on a whole mean-velocity map.
 
     Parameters
@@ -194,6 +194,8 @@ def detect_scene(model, defo: xr.Dataset, drawing: Drawing, *, stride: int | Non
     score_threshold : boxes scoring below are dropped before merging.
     iou_threshold, contain_threshold : merging rules (module docstring).
     device : ``cuda`` or ``cpu`` (default: cuda when available). On CUDA: AMP and channels_last.
+    pixel_coordinates : for a map without CRS, give the boxes in pixel coordinates (x = column, y = row,
+        no CRS, area in px) instead of refusing it.
 
     Returns
     -------
@@ -206,10 +208,17 @@ def detect_scene(model, defo: xr.Dataset, drawing: Drawing, *, stride: int | Non
         if var not in defo:
             raise InputDataError(f"the Deformation has no '{var}' variable; scene detection needs a mean LOS velocity "
                                  f"map (mm/yr) and its reliability mask")
-    if defo.rio.crs is None:
-        raise InputDataError("the Deformation has no CRS; write one (rioxarray: ds.rio.write_crs) so boxes can be "
-                             "georeferenced")
+    if defo.rio.crs is None and not pixel_coordinates:
+        raise InputDataError("the velocity map has no CRS, so its boxes cannot be georeferenced: write one "
+                             "(rioxarray: ds.rio.write_crs('EPSG:....')), or pass pixel_coordinates=True for boxes in "
+                             "pixels")
     size = drawing.size
+    spec = getattr(model, "lsid_spec", None) or {}
+    n_ch = 3  # both channel modes draw 3 channels
+    if spec.get("in_channels", n_ch) != n_ch or (spec.get("image_size") not in (None, size)):
+        raise InputDataError(f"the model takes {spec.get('in_channels')} channels of {spec.get('image_size')} px but the "
+                             f"scene is drawn as {n_ch} {drawing.channels} channels of {size} px; use the TileSet the "
+                             f"model was trained on")
     stride = int(stride or max(1, size // 2))
     if not 0 < stride <= size:
         raise InputDataError(f"stride {stride} px: must be within 1..{size} (the tile size), or windows leave gaps")
@@ -249,10 +258,12 @@ def detect_scene(model, defo: xr.Dataset, drawing: Drawing, *, stride: int | Non
                     rows.append((float(si), bi[1] + r, bi[0] + c, bi[3] + r, bi[2] + c, vm, vx, share, bool(cut)))
             bar.update(len(batch))
     bar.close()
-    return _to_frame(rows, defo, model_name, iou_threshold, contain_threshold)
+    return _to_frame(rows, defo, model_name, iou_threshold, contain_threshold, pixel_coordinates)
 
 
-def _to_frame(rows, defo, model_name, iou_threshold, contain_threshold) -> gpd.GeoDataFrame:
+def _to_frame(rows, defo, model_name, iou_threshold, contain_threshold, pixel_coordinates=False) -> gpd.GeoDataFrame:
+    from affine import Affine
+
     crs = defo.rio.crs
     orbit = defo.attrs.get("orbit", "")
     if not rows:
@@ -262,7 +273,7 @@ def _to_frame(rows, defo, model_name, iou_threshold, contain_threshold) -> gpd.G
     a[:, 1:5] = np.clip(a[:, 1:5], 0, [ny, nx, ny, nx])
     keep = merge_boxes(a[:, [2, 1, 4, 3]], a[:, 0], a[:, 8].astype(bool), iou_threshold, contain_threshold)
     a = a[keep]
-    t = defo.rio.transform()
+    t = Affine.identity() if (pixel_coordinates and crs is None) else defo.rio.transform()
     geoms = []
     for r0, c0, r1, c1 in a[:, 1:5]:
         x0, y0 = t * (c0, r0)
@@ -280,17 +291,28 @@ def detect_with_checkpoint(checkpoint: str | Path, defo: xr.Dataset, tileset: st
                            **kwargs) -> gpd.GeoDataFrame:
     """:func:`detect_scene` with the model of an lsid checkpoint (``best.pt``) and the drawing of its
     TileSet (``tileset``, default: the folder recorded in the checkpoint). Low-score boxes are kept by the
-    model (``box_score_thresh`` 0.01) so that ``score_threshold`` alone decides."""
-    from lsid.train import model_from_checkpoint
+    model (``box_score_thresh`` 0.01) so that ``score_threshold`` alone decides. Raises InputDataError
+    when ``tileset`` draws other channels or another size than the model was trained on."""
+    from lsid.models import build
+    from lsid.train import load_checkpoint
 
-    device = kwargs.get("device")
-    model, ck = model_from_checkpoint(checkpoint, device or "cpu", box_score_thresh=0.01)
+    ck = load_checkpoint(checkpoint)
     drawing = Drawing.from_tileset(tileset or ck["tileset"])
+    own = Path(ck["tileset"]) / "tileset.json"
+    if tileset is not None and own.exists():
+        trained = Drawing.from_tileset(own)
+        if (trained.channels, trained.size) != (drawing.channels, drawing.size):
+            raise InputDataError(f"{checkpoint}: the model was trained on {trained.channels} tiles of {trained.size} px "
+                                 f"but the TileSet {tileset} draws {drawing.channels} tiles of {drawing.size} px; pass "
+                                 f"the TileSet it was trained on ({ck['tileset']})")
     if drawing.size != int(ck["image_size"]):
         raise InputDataError(f"{checkpoint}: trained on {ck['image_size']} px tiles but the TileSet {tileset} has "
                              f"{drawing.size} px; pass the TileSet the model was trained on")
+    extra = {**dict(ck.get("config", {}).get("extra") or {}), "box_score_thresh": 0.01}
+    model = build(ck["model"], ck["in_channels"], ck["image_size"], ck["image_mean"], ck["image_std"], **extra)
+    model.load_state_dict(ck["state_dict"])
     kwargs.setdefault("model_name", ck["model"])
-    return detect_scene(model, defo, drawing, **kwargs)
+    return detect_scene(model.eval(), defo, drawing, **kwargs)
 
 
 __all__ = ["Drawing", "window_origins", "draw_window", "merge_boxes", "detect_scene", "detect_with_checkpoint",
