@@ -47,6 +47,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("study_area", "notebooks/00_study_area.py"),
     Stage("sbas", "notebooks/01_sbas_inversion.py"),
     Stage("dataset", "notebooks/02_dataset.py"),
+    Stage("methods", "notebooks/03_detectors.py"),
     Stage("training", "notebooks/03_training.py", per_run=True,
           title="Training: {model} ({channels} tiles, {split} split)"),
     Stage("evaluation", "notebooks/04_evaluation.py"),
