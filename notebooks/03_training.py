@@ -82,7 +82,9 @@ if labelled:
         f"Schedule: SGD, lr {tc.lr}, momentum {tc.momentum}, weight decay {tc.weight_decay}, batch {tc.batch_size}, "
         f"linear warm-up over {tc.warmup_iters} iterations, at most {tc.epochs} epochs, early stopping after "
         f"{tc.patience} epochs without a better validation mAP"
-        + (f", and a time budget of {budget:g} min" if budget else "") + ". From scratch: "
+        + (f", and a time budget of {budget:g} min" if budget else "")
+        + (f"; lighter heads than torchvision's defaults ({', '.join(f'{k} {v}' for k, v in tc.extra.items())})"
+           if tc.extra else "") + ". From scratch: "
         + ("ImageNet weights." if tc.pretrained else "no pretrained weights (GroupNorm backbone).")
         + ("\n\n**This is the `cpu` profile: a deliberately small run on 2 CPU cores, far from convergence. Its "
            "scores say what such a run gives, not what the architectures can do; the `paper` profile (GPU) runs the "
