@@ -53,6 +53,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("evaluation", "notebooks/04_evaluation.py"),
     Stage("inventory", "notebooks/05_detection_inventory.py"),
     Stage("case_study", "notebooks/06_case_study.py"),
+    Stage("report", "notebooks/07_reproduction.py"),
 )
 
 
