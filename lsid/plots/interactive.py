@@ -37,6 +37,16 @@ def setup():
     return hv
 
 
+def _hv():
+    """holoviews with its Bokeh plotting backend imported (options can be set without a notebook extension)."""
+    import holoviews as hv
+    import holoviews.plotting.bokeh  # noqa: F401  (registers the backend's options)
+
+    if hv.Store.current_backend != "bokeh":
+        hv.Store.set_current_backend("bokeh")
+    return hv
+
+
 def static_setup():
     """BokehJS (inline, no network) as an IPython HTML object: display it once before :func:`show`."""
     from bokeh.resources import INLINE
@@ -52,6 +62,7 @@ def show(obj):
     from bokeh.embed import components
     from IPython.display import HTML
 
+    _hv()
     script, div = components(hv.render(obj, backend="bokeh"))
     return HTML(div + script)
 
@@ -59,7 +70,7 @@ def show(obj):
 def velocity_image(defo: xr.Dataset, max_px: int = MAX_IMAGE_PX, limit: float | None = None):
     """hv.Image of the mean LOS velocity against the scene median (mm/yr), block-averaged so that its
     longer edge is at most ``max_px`` pixels; axes in map metres."""
-    import holoviews as hv
+    hv = _hv()
 
     v = defo.velocity.where(defo.valid)
     v = v - float(v.median())
@@ -68,14 +79,14 @@ def velocity_image(defo: xr.Dataset, max_px: int = MAX_IMAGE_PX, limit: float | 
         v = v.coarsen(y=f, x=f, boundary="trim").mean()
     limit = limit or max(5.0, float(np.nanpercentile(np.abs(v.values), 99)))
     img = hv.Image((v.x.values, v.y.values, v.values.astype(np.float32)), kdims=["x", "y"], vdims=["velocity"])
-    return img.opts(cmap="RdBu", clim=(-limit, limit), colorbar=True, tools=["hover"], data_aspect=1,
+    return img.opts(cmap="RdBu", clim=(-limit, limit), colorbar=True, tools=["hover"], width=600, height=700,
                     clabel="LOS velocity (mm/yr)", xlabel="easting (m)", ylabel="northing (m)",
                     xformatter="%.0f", yformatter="%.0f", xrotation=30)
 
 
 def inventory_polygons(inv) -> object:
     """hv.Polygons of the inventory's outlines with the hover columns as value dimensions."""
-    import holoviews as hv
+    hv = _hv()
 
     cols = [c for c in HOVER_COLUMNS if c in inv.columns]
     data = []
@@ -120,7 +131,7 @@ def series_viewer(defos: dict[str, xr.Dataset], inv, visible: int = 3):
     """One panel per orbit: the mean displacement series (mm, against the ground around the landslide) of
     every potential landslide, all embedded; the first ``visible`` are shown, click the legend to show or
     hide the others."""
-    import holoviews as hv
+    hv = _hv()
 
     panels = []
     for o, d in defos.items():
@@ -139,7 +150,7 @@ def series_viewer(defos: dict[str, xr.Dataset], inv, visible: int = 3):
 def explorer(defo: xr.Dataset, inv=None):
     """JupyterLab: the velocity map (with the inventory) and, beside it, the displacement series of the
     last pixel tapped (needs a live kernel; in static HTML the map alone works)."""
-    import holoviews as hv
+    hv = _hv()
     from holoviews import streams
 
     img = velocity_image(defo)
