@@ -129,8 +129,8 @@ def object_series(defo: xr.Dataset, inv) -> dict[str, pd.Series]:
 
 def series_viewer(defos: dict[str, xr.Dataset], inv, visible: int = 3):
     """One panel per orbit: the mean displacement series (mm, against the ground around the landslide) of
-    every potential landslide, all embedded; the first ``visible`` are shown, click the legend to show or
-    hide the others."""
+    every potential landslide, all embedded; the first ``visible`` are drawn, the others faint (click
+    their legend entries to bring them up)."""
     hv = _hv()
 
     panels = []
@@ -139,11 +139,11 @@ def series_viewer(defos: dict[str, xr.Dataset], inv, visible: int = 3):
             continue
         per = object_series(d, inv)
         curves = {i: hv.Curve((s.index, s.values), "time", "LOS displacement (mm)").opts(
-            visible=k < visible, tools=["hover"]) for k, (i, s) in enumerate(per.items())}
+            muted=k >= visible, muted_alpha=0.05, tools=["hover"]) for k, (i, s) in enumerate(per.items())}
         if curves:
             panels.append(hv.NdOverlay(curves, kdims="landslide").opts(
                 title=f"{o}: mean displacement against the surroundings", width=520, height=340,
-                legend_position="right", click_policy="hide"))
+                legend_position="right", click_policy="mute"))
     return hv.Layout(panels).cols(1) if panels else None
 
 
