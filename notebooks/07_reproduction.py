@@ -31,6 +31,7 @@ from IPython.display import Markdown, display
 
 from lsid.config import load_aoi
 from lsid.experiments import run_folder
+from lsid.plots.detection import PRETTY
 
 cfg = load_aoi(aoi, profile)
 run_dir = cfg.run_dir(run_root)
@@ -79,7 +80,7 @@ for model, paper_map in (("faster_rcnn_vgg16", 0.856), ("crf_faster_rcnn", 0.888
 if inv:
     for model, paper_boxes in (("faster_rcnn_vgg16", "42 / 74"), ("crf_faster_rcnn", "57 / 82")):
         b = inv["boxes"].get(model)
-        row("§4.2.2, Figs. 9-10", f"boxes on the whole scene, asc / desc, {model}", paper_boxes,
+        row("§4.2.2, Figs. 9-10", f"boxes on the whole scene, asc / desc, {PRETTY.get(model, model)}", paper_boxes,
             None if b is None else f"{b.get('ascending', '–')} / {b.get('descending', '–')}",
             "another scene (synthetic, its own number of landslides) and another training run")
     src = inv["inventory"] or inv["ada"]
