@@ -7,7 +7,8 @@ PYTHON  ?= python3
 VENV    ?= .venv
 PROFILE ?= cpu
 AOI     ?= data/aoi/ahai-synthetic.yaml
-PYTEST_ARGS ?= -n 2
+# --dist loadgroup: the tests that share the smoke book (xdist_group) run on one worker, which builds it once
+PYTEST_ARGS ?= -n 2 --dist loadgroup
 
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.lsid-installed

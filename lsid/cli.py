@@ -31,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", nargs="+", metavar="STAGE", help="run only these stages")
     p.add_argument("--from", dest="start", metavar="STAGE", help="run from this stage on")
     p.add_argument("--no-book", action="store_true", help="do not build the HTML book")
+    p.add_argument("--force", action="store_true",
+                   help="execute every selected notebook, even those whose inputs, parameters and code are unchanged")
 
     p = sub.add_parser("synth", help="generate the synthetic area (stacks and truth) only")
     _common(p)
@@ -47,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
             from lsid.pipeline import run
 
             run_dir = run(args.aoi, args.profile, args.run_root, only=args.only, start=args.start,
-                          book=not args.no_book)
+                          book=not args.no_book, force=args.force)
             print(f"[lsid] outputs in {run_dir}")
         elif args.command == "synth":
             from lsid.config import load_aoi

@@ -548,6 +548,10 @@ def load_aoi(path: str | Path, profile: str = "cpu", overrides: dict | None = No
     tiles = raw.get("tiles") or {}
     if isinstance(tiles, dict) and isinstance(tiles.get("inventory"), str) and not Path(tiles["inventory"]).is_absolute():
         tiles["inventory"] = str((path.parent / tiles["inventory"]).resolve())
+    inv = raw.get("inventory") or {}
+    if isinstance(inv, dict) and isinstance(inv.get("validation_inventory"), str) \
+            and not Path(inv["validation_inventory"]).is_absolute():
+        inv["validation_inventory"] = str((path.parent / inv["validation_inventory"]).resolve())
     merged = deep_merge(defaults, raw)
     merged = deep_merge(merged, PROFILE_OVERRIDES[profile])
     merged = deep_merge(merged, file_profiles.get(profile) or {})

@@ -23,7 +23,7 @@ import yaml
 
 from lsid.config import load_aoi
 from lsid.errors import ConfigError, LsidError
-from lsid.io.atomic import atomic_path, ensure_writable_dir
+from lsid.io.atomic import atomic_path, ensure_writable_dir, write_text
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +134,30 @@ def execute_notebook(stage: Stage, parameters: dict, out_dir: Path, kernel_name:
     return target
 
 
+def input_fingerprint(cfg) -> list:
+    """Size and modification time of every input file the AOI names (interferogram folders, velocity
+    maps, inventories), so that a stage reruns when a user replaces a file under the same name."""
+    paths = [spec.path for spec in (cfg.inputs.ascending, cfg.inputs.descending) if spec is not None]
+    paths += [p for p in (cfg.tiles.inventory, cfg.inventory.validation_inventory) if p]
+    out = []
+    for p in map(Path, paths):
+        files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
+        out.append([str(p)] + [[f.name, f.stat().st_size, f.stat().st_mtime_ns] if f.exists() else [f.name, "missing"]
+                               for f in files])
+    return out
+
+
+def stage_digest(previous: str, stage: Stage, parameters: dict, code: str) -> str:
+    """Content hash of one notebook execution: the digest of the stages before it (their inputs and
+    outputs), the notebook's text, its parameters and lsid's code."""
+    import hashlib
+    import json
+
+    text = (ROOT / stage.notebook).read_bytes()
+    parts = {"previous": previous, "notebook": hashlib.sha256(text).hexdigest(), "parameters": parameters, "code": code}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def stage_book_sources(run_dir: Path, title: str) -> Path:
     """Copy the book sources (config, table of contents, chapters) and this run's executed
     notebooks into ``<run_dir>/book_src``; returns that folder."""
@@ -168,7 +192,7 @@ def build_book(src: Path, out: Path) -> Path:
 
 
 def run(aoi: str | Path, profile: str = "cpu", run_root: str | Path = "runs", only: list[str] | None = None,
-        start: str | None = None, book: bool = True, kernel_name: str = "python3") -> Path:
+        start: str | None = None, book: bool = True, kernel_name: str = "python3", force: bool = False) -> Path:
     """Run the study for an area of interest at a profile; returns the run folder.
 
     Parameters
@@ -179,6 +203,9 @@ def run(aoi: str | Path, profile: str = "cpu", run_root: str | Path = "runs", on
     only : run only these stages (names in :data:`STAGES`).
     start : run from this stage on.
     book : build the HTML book afterwards.
+    force : execute the notebooks even when their content hash (:func:`stage_digest`: the stages before,
+        the notebook, its parameters, lsid's code and the AOI's input files) is unchanged; otherwise such
+        a stage is skipped (its executed notebook is kept).
     """
     aoi = Path(aoi).resolve()
     cfg = load_aoi(aoi, profile)  # fail on bad parameters before doing anything
@@ -194,18 +221,43 @@ def run(aoi: str | Path, profile: str = "cpu", run_root: str | Path = "runs", on
         print(f"[lsid] synthetic area {cfg.name} ({profile}): generating stacks and truth ...", flush=True)
         generate(cfg, run_dir)  # progress bars on the console; the notebook then finds it done
         print(f"[lsid] synthetic area ready in {time.perf_counter() - t0:.0f} s", flush=True)
-    for i, stage in enumerate(stages, 1):
-        t0 = time.perf_counter()
+    import json
+
+    from lsid.provenance import source_digest
+
+    code = source_digest("lsid")
+    chain = json.dumps([cfg.digest(), input_fingerprint(cfg)], default=str)
+    selected = {s.name for s in stages}
+    for i, stage in enumerate((s for s in STAGES), 0):
         variants = [(None, {})]
         if stage.per_run:
             runs = list(cfg.training.runs) + list(cfg.training.ablations)
             variants = [(f"{Path(stage.notebook).stem}_{r.key}", {"model": r.model, "channels": r.channels, "split": r.split})
                         for r in runs]
+        keys = []
+        t0 = time.perf_counter()
+        k = [s.name for s in stages].index(stage.name) + 1 if stage.name in selected else 0
         for name, extra in variants:
+            stem = name or Path(stage.notebook).stem
+            stamp = nb_dir / f"{stem}.stage.json"
+            digest = stage_digest(chain, stage, {**params, **extra}, code)
+            keys.append(digest)
+            if stage.name not in selected:  # not asked for: later stages depend on what it last made
+                keys[-1] = json.loads(stamp.read_text()).get("digest", "") if stamp.exists() else ""
+                continue
             what = f"{stage.notebook}" + (f" ({name})" if name else "")
-            print(f"[lsid] {i}/{len(stages)} {stage.name}: executing {what} ...", flush=True)
+            same = stamp.exists() and json.loads(stamp.read_text()).get("digest") == digest
+            if same and not force and (nb_dir / f"{stem}.ipynb").exists():
+                print(f"[lsid] {k}/{len(stages)} {stage.name}: {what} unchanged (same inputs, parameters and code), "
+                      f"skipped", flush=True)
+                continue
+            print(f"[lsid] {k}/{len(stages)} {stage.name}: executing {what} ...", flush=True)
+            stamp.unlink(missing_ok=True)
             execute_notebook(stage, {**params, **extra}, nb_dir, kernel_name=kernel_name, name=name)
-        print(f"[lsid] {i}/{len(stages)} {stage.name}: done in {time.perf_counter() - t0:.0f} s", flush=True)
+            write_text(stamp, json.dumps({"digest": digest, "stage": stage.name}))
+        chain = json.dumps(keys)
+        if stage.name in selected:
+            print(f"[lsid] {k}/{len(stages)} {stage.name}: done in {time.perf_counter() - t0:.0f} s", flush=True)
     if book:
         t0 = time.perf_counter()
         print("[lsid] building the book ...", flush=True)

@@ -27,6 +27,7 @@ def smoke_book(tmp_path_factory):
     return root / "ahai-synthetic" / "smoke", out.getvalue()
 
 
+@pytest.mark.xdist_group("smoke_book")
 def test_smoke_run_builds_book(smoke_book):
     run_dir, console = smoke_book
     nb = json.loads((run_dir / "notebooks" / "00_study_area.ipynb").read_text())
@@ -82,6 +83,18 @@ def test_smoke_run_builds_book(smoke_book):
     assert inv_summary["ada"]["validation"]["n_reference"] > 0
 
 
+@pytest.mark.xdist_group("smoke_book")
+def test_a_rerun_skips_unchanged_stages(smoke_book, capsys):
+    run_dir, _ = smoke_book
+    root = str(run_dir.parents[1])
+    assert main(["run", "--aoi", str(AOI), "--profile", "smoke", "--run-root", root, "--no-book"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("skipped") >= 10 and "executing" not in out  # every notebook: same inputs, parameters, code
+    assert main(["run", "--aoi", str(AOI), "--profile", "smoke", "--run-root", root, "--no-book",
+                 "--only", "report", "--force"]) == 0
+    assert "report: executing notebooks/07_reproduction.py" in capsys.readouterr().out
+
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 #: hosts Chromium itself calls (updates, time, spelling), not the page
 BROWSER_HOSTS = ("google.com", "googleapis.com", "gvt1.com", "gstatic.com")
@@ -120,6 +133,7 @@ def local_references(page: Path) -> list[Path]:
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium absent (apt-get install chromium)")
+@pytest.mark.xdist_group("smoke_book")
 def test_book_renders_offline_in_chromium(smoke_book, tmp_path):
     """Every page of the smoke book: its files exist, it asks for nothing on the network, math is typeset
     by the bundled MathJax, images are in place, and the interactive (Bokeh) figures render."""
