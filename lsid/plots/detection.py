@@ -84,6 +84,11 @@ def fig_examples(tileset: str | Path, gt: dict, detections: dict[str, list[dict]
     imgs = pd.DataFrame(gt["images"])
     with_box = sorted({a["image_id"] for a in gt["annotations"]})
     pick = imgs[imgs.id.isin(with_box)].sample(min(n, len(with_box)), random_state=seed) if with_box else imgs.head(n)
+    if len(pick) == 0 or not detections:  # a small area can leave the test split empty
+        fig, ax = plt.subplots(figsize=(6, 1.2))
+        ax.axis("off")
+        ax.text(0.5, 0.5, "no test tile to show", ha="center", va="center")
+        return fig
     fig, axes = plt.subplots(len(detections), len(pick), figsize=(2.6 * len(pick), 2.7 * len(detections)),
                              squeeze=False, layout="constrained")
     for r, (name, dets) in enumerate(detections.items()):
