@@ -10,6 +10,8 @@ another.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import logging
 import os
 import shutil
@@ -24,6 +26,7 @@ import yaml
 from lsid.config import load_aoi
 from lsid.errors import ConfigError, LsidError
 from lsid.io.atomic import atomic_path, ensure_writable_dir, write_text
+from lsid.provenance import source_digest
 
 log = logging.getLogger(__name__)
 
@@ -150,9 +153,6 @@ def input_fingerprint(cfg) -> list:
 def stage_digest(previous: str, stage: Stage, parameters: dict, code: str) -> str:
     """Content hash of one notebook execution: the digest of the stages before it (their inputs and
     outputs), the notebook's text, its parameters and lsid's code."""
-    import hashlib
-    import json
-
     text = (ROOT / stage.notebook).read_bytes()
     parts = {"previous": previous, "notebook": hashlib.sha256(text).hexdigest(), "parameters": parameters, "code": code}
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
@@ -221,33 +221,29 @@ def run(aoi: str | Path, profile: str = "cpu", run_root: str | Path = "runs", on
         print(f"[lsid] synthetic area {cfg.name} ({profile}): generating stacks and truth ...", flush=True)
         generate(cfg, run_dir)  # progress bars on the console; the notebook then finds it done
         print(f"[lsid] synthetic area ready in {time.perf_counter() - t0:.0f} s", flush=True)
-    import json
-
-    from lsid.provenance import source_digest
-
     code = source_digest("lsid")
     chain = json.dumps([cfg.digest(), input_fingerprint(cfg)], default=str)
-    selected = {s.name for s in stages}
-    for i, stage in enumerate((s for s in STAGES), 0):
+    position = {s.name: n for n, s in enumerate(stages, 1)}  # the stages asked for, numbered for the console
+    for stage in STAGES:  # every stage: later ones depend on what the earlier ones last made
         variants = [(None, {})]
         if stage.per_run:
             runs = list(cfg.training.runs) + list(cfg.training.ablations)
             variants = [(f"{Path(stage.notebook).stem}_{r.key}", {"model": r.model, "channels": r.channels, "split": r.split})
                         for r in runs]
+        k = position.get(stage.name)
         keys = []
         t0 = time.perf_counter()
-        k = [s.name for s in stages].index(stage.name) + 1 if stage.name in selected else 0
         for name, extra in variants:
             stem = name or Path(stage.notebook).stem
             stamp = nb_dir / f"{stem}.stage.json"
+            last = json.loads(stamp.read_text()).get("digest", "") if stamp.exists() else ""
+            if k is None:  # not asked for: its last execution stands
+                keys.append(last)
+                continue
             digest = stage_digest(chain, stage, {**params, **extra}, code)
             keys.append(digest)
-            if stage.name not in selected:  # not asked for: later stages depend on what it last made
-                keys[-1] = json.loads(stamp.read_text()).get("digest", "") if stamp.exists() else ""
-                continue
             what = f"{stage.notebook}" + (f" ({name})" if name else "")
-            same = stamp.exists() and json.loads(stamp.read_text()).get("digest") == digest
-            if same and not force and (nb_dir / f"{stem}.ipynb").exists():
+            if last == digest and not force and (nb_dir / f"{stem}.ipynb").exists():
                 print(f"[lsid] {k}/{len(stages)} {stage.name}: {what} unchanged (same inputs, parameters and code), "
                       f"skipped", flush=True)
                 continue
@@ -256,7 +252,7 @@ def run(aoi: str | Path, profile: str = "cpu", run_root: str | Path = "runs", on
             execute_notebook(stage, {**params, **extra}, nb_dir, kernel_name=kernel_name, name=name)
             write_text(stamp, json.dumps({"digest": digest, "stage": stage.name}))
         chain = json.dumps(keys)
-        if stage.name in selected:
+        if k is not None:
             print(f"[lsid] {k}/{len(stages)} {stage.name}: done in {time.perf_counter() - t0:.0f} s", flush=True)
     if book:
         t0 = time.perf_counter()
