@@ -164,11 +164,12 @@ def load_checkpoint(path: str | Path) -> dict:
     return ck
 
 
-def model_from_checkpoint(path: str | Path, device: str = "cpu", **kwargs):
-    """The detector of a checkpoint, with its weights, in eval mode."""
+def model_from_checkpoint(path: str | Path | dict, device: str = "cpu", **kwargs):
+    """(the detector of a checkpoint, with its weights, in eval mode; the checkpoint). ``path``: a
+    checkpoint file, or a checkpoint :func:`load_checkpoint` already read."""
     from lsid.models import build
 
-    ck = load_checkpoint(path)
+    ck = path if isinstance(path, dict) else load_checkpoint(path)
     # the run's own FasterRCNN settings (e.g. fewer proposals on CPU), then the caller's
     extra = {**dict(ck.get("config", {}).get("extra") or {}), **kwargs}
     m = build(ck["model"], ck["in_channels"], ck["image_size"], ck["image_mean"], ck["image_std"], **extra)

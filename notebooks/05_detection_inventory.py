@@ -49,7 +49,6 @@ run_root = "runs"  # outputs go to <run_root>/<name>/<profile>/
 # %% tags=["hide-input"]
 import logging
 
-import geopandas as gpd
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd

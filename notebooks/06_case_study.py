@@ -38,6 +38,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from lsid.config import load_aoi
+from lsid.inventory.objects import SceneLayers
 from lsid.io.netcdf import open_netcdf
 from lsid.plots.inventory import (fig_case_map, fig_case_profile, fig_case_series, pick_case, point_series,
                                   profile_line, sample_profile, series_points)
@@ -71,7 +72,8 @@ else:
 # %% tags=["hide-input"]
 if case is not None:
     line = profile_line(case)
-    points = {o: series_points(case, d.drop_vars("displacement", errors="ignore"), n=3) for o, d in defos.items()}
+    layers = {o: SceneLayers(d.drop_vars("displacement", errors="ignore")) for o, d in defos.items()}
+    points = {o: series_points(case, d, n=3, layers=layers[o]) for o, d in defos.items()}
     fig = fig_case_map({o: d.drop_vars("displacement", errors="ignore") for o, d in defos.items()}, case, points, line,
                        synthetic=cfg.synthetic)
     plt.show()
@@ -85,7 +87,7 @@ if case is not None:
 
 # %% tags=["hide-input"]
 if case is not None:
-    series = {o: point_series(d, case, points[o], seed=cfg.seed) for o, d in defos.items()
+    series = {o: point_series(d, case, points[o], seed=cfg.seed, layers=layers[o]) for o, d in defos.items()
               if "displacement" in d and points[o]}
     if series:
         fig = fig_case_series(series, synthetic=cfg.synthetic)

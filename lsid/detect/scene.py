@@ -293,8 +293,7 @@ def detect_with_checkpoint(checkpoint: str | Path, defo: xr.Dataset, tileset: st
     TileSet (``tileset``, default: the folder recorded in the checkpoint). Low-score boxes are kept by the
     model (``box_score_thresh`` 0.01) so that ``score_threshold`` alone decides. Raises InputDataError
     when ``tileset`` draws other channels or another size than the model was trained on."""
-    from lsid.models import build
-    from lsid.train import load_checkpoint
+    from lsid.train import load_checkpoint, model_from_checkpoint
 
     ck = load_checkpoint(checkpoint)
     drawing = Drawing.from_tileset(tileset or ck["tileset"])
@@ -308,11 +307,9 @@ def detect_with_checkpoint(checkpoint: str | Path, defo: xr.Dataset, tileset: st
     if drawing.size != int(ck["image_size"]):
         raise InputDataError(f"{checkpoint}: trained on {ck['image_size']} px tiles but the TileSet {tileset} has "
                              f"{drawing.size} px; pass the TileSet the model was trained on")
-    extra = {**dict(ck.get("config", {}).get("extra") or {}), "box_score_thresh": 0.01}
-    model = build(ck["model"], ck["in_channels"], ck["image_size"], ck["image_mean"], ck["image_std"], **extra)
-    model.load_state_dict(ck["state_dict"])
+    model, _ = model_from_checkpoint(ck, box_score_thresh=0.01)
     kwargs.setdefault("model_name", ck["model"])
-    return detect_scene(model.eval(), defo, drawing, **kwargs)
+    return detect_scene(model, defo, drawing, **kwargs)
 
 
 __all__ = ["Drawing", "window_origins", "draw_window", "merge_boxes", "detect_scene", "detect_with_checkpoint",

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lsid.geometry import downslope_unit_vector, los_unit_vector
+from lsid.geometry import downslope_unit_vector, los_unit_vector, project_to_los
 
 
 def asc_desc_to_vertical_horizontal(v_asc, v_desc, inc_asc, head_asc, inc_desc, head_desc,
@@ -42,9 +42,7 @@ def asc_desc_to_vertical_horizontal(v_asc, v_desc, inc_asc, head_asc, inc_desc, 
 def los_to_downslope(v_los, slope_deg, aspect_deg, incidence_deg, heading_deg, min_sensitivity: float = 0.2):
     """Downslope velocity (positive downhill) that would give the LOS rate ``v_los`` for motion parallel to
     the slope; NaN where |LOS . downslope| < ``min_sensitivity``."""
-    le, ln, lu = los_unit_vector(incidence_deg, heading_deg)
-    de, dn, du = downslope_unit_vector(slope_deg, aspect_deg)
-    dot = le * de + ln * dn + lu * du
+    dot = project_to_los(*downslope_unit_vector(slope_deg, aspect_deg), incidence_deg, heading_deg)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(np.abs(dot) >= min_sensitivity, np.asarray(v_los, dtype=float) / dot, np.nan)
 

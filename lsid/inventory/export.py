@@ -45,6 +45,15 @@ def table(inv: gpd.GeoDataFrame) -> pd.DataFrame:
     return df
 
 
+def gdal_ready(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """A copy with boolean columns as 0/1 integers (not every GDAL driver takes booleans)."""
+    out = gdf.copy()
+    for col in out.columns:
+        if out[col].dtype == bool:
+            out[col] = out[col].astype(int)
+    return out
+
+
 def write_inventory(inv: gpd.GeoDataFrame, out_dir: str | Path, stem: str = "inventory",
                     formats=FORMATS) -> dict[str, Path]:
     """Write ``inv`` in each of ``formats``; returns {format: path}."""
@@ -53,10 +62,7 @@ def write_inventory(inv: gpd.GeoDataFrame, out_dir: str | Path, stem: str = "inv
     tmp = Path(tempfile.mkdtemp(prefix=f".{stem}-", dir=out_dir))
     paths = {}
     try:
-        flat = inv.copy()
-        for col in flat.columns:  # GDAL drivers take no Python booleans/objects in every format
-            if flat[col].dtype == bool:
-                flat[col] = flat[col].astype(int)
+        flat = gdal_ready(inv)
         wgs = flat.to_crs("EPSG:4326") if flat.crs is not None else flat
         for fmt in formats:
             f = tmp / f"{stem}.{fmt}"
@@ -81,4 +87,4 @@ def write_inventory(inv: gpd.GeoDataFrame, out_dir: str | Path, stem: str = "inv
     return paths
 
 
-__all__ = ["write_inventory", "table", "FORMATS"]
+__all__ = ["write_inventory", "gdal_ready", "table", "FORMATS"]

@@ -14,7 +14,7 @@ import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 from shapely.ops import unary_union
 
-from lsid.geometry import downslope_unit_vector, los_unit_vector, slope_aspect
+from lsid.geometry import downslope_unit_vector, project_to_los, slope_aspect
 
 #: Width of the ring around an object whose reliable pixels' median is the object's velocity reference:
 #: this share of the object's equivalent diameter, at least RING_MIN_M.
@@ -150,9 +150,7 @@ def terrain_stats(geom, layers: SceneLayers) -> dict:
 
 def los_sensitivity(slope_deg, aspect_deg, incidence_deg, heading_deg):
     """|LOS . downslope|: the share of a downslope motion that an orbit sees in its line of sight (0-1)."""
-    le, ln, lu = los_unit_vector(incidence_deg, heading_deg)
-    de, dn, du = downslope_unit_vector(slope_deg, aspect_deg)
-    return float(np.abs(le * de + ln * dn + lu * du))
+    return float(np.abs(project_to_los(*downslope_unit_vector(slope_deg, aspect_deg), incidence_deg, heading_deg)))
 
 
 def measure(objects: gpd.GeoDataFrame, layers: SceneLayers, suffix: str = "", terrain: bool = True) -> pd.DataFrame:

@@ -109,10 +109,9 @@ def _write_gpkg(gdf: gpd.GeoDataFrame, path: Path, layer: str) -> None:
     """Write a GeoPackage atomically (a temporary name with the .gpkg extension GDAL expects, then rename)."""
     import os
 
-    flat = gdf.copy()
-    for col in flat.columns:
-        if flat[col].dtype == bool:
-            flat[col] = flat[col].astype(int)
+    from lsid.inventory.export import gdal_ready
+
+    flat = gdal_ready(gdf)
     tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
     try:
         flat.to_file(tmp, driver="GPKG", layer=layer)

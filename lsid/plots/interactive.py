@@ -58,11 +58,10 @@ def static_setup():
 def show(obj):
     """A HoloViews object as static Bokeh HTML (IPython HTML: a div and its script), for pages that must
     work offline without Panel (see the module docstring)."""
-    import holoviews as hv
     from bokeh.embed import components
     from IPython.display import HTML
 
-    _hv()
+    hv = _hv()
     script, div = components(hv.render(obj, backend="bokeh"))
     return HTML(div + script)
 
@@ -107,6 +106,7 @@ def object_series(defo: xr.Dataset, inv) -> dict[str, pd.Series]:
     """Mean displacement series (mm) of the reliable pixels inside each potential landslide, minus the
     median series of a ring around it, keyed by id; the series of an orbit's Deformation."""
     from lsid.inventory.objects import SceneLayers
+    from lsid.plots.inventory import ring_series
 
     layers = SceneLayers(defo.drop_vars("displacement"))
     t = pd.to_datetime(defo.time.values)
@@ -114,15 +114,10 @@ def object_series(defo: xr.Dataset, inv) -> dict[str, pd.Series]:
     for _, r in inv.iterrows():
         g = r.geometry
         (ys, xs), inside = layers.mask(g)
-        (ry, rx), ring = layers.mask(g.buffer(300.0).difference(g))
         ok_in = inside & np.isfinite(layers.velocity[ys, xs])
         if not ok_in.any():
             continue
-        block = defo.displacement.isel(y=ys, x=xs).values
-        s = np.nanmean(block[:, ok_in], axis=1)
-        ok_r = ring & np.isfinite(layers.velocity[ry, rx])
-        if ok_r.any():
-            s = s - np.nanmedian(defo.displacement.isel(y=ry, x=rx).values[:, ok_r], axis=1)
+        s = np.nanmean(defo.displacement.isel(y=ys, x=xs).values[:, ok_in], axis=1) - ring_series(defo, layers, g)
         out[str(r["id"])] = pd.Series(s - s[0], index=t)
     return out
 

@@ -266,12 +266,13 @@ def sample_profile(d: xr.Dataset, xs: np.ndarray, ys: np.ndarray, var: str, n: i
     return np.hypot(px - px[0], py - py[0]), vals
 
 
-def series_points(obj: pd.Series, d: xr.Dataset, n: int = 3) -> list[tuple[float, float]]:
+def series_points(obj: pd.Series, d: xr.Dataset, n: int = 3, layers=None) -> list[tuple[float, float]]:
     """Map coordinates of ``n`` reliable pixels inside the object with the largest |LOS rate|, spread
-    apart (at least a fifth of the object's size), for its time-series plot."""
+    apart (at least a fifth of the object's size), for its time-series plot. ``layers``: the orbit's
+    SceneLayers when already made."""
     from lsid.inventory.objects import SceneLayers
 
-    layers = SceneLayers(d)
+    layers = layers or SceneLayers(d)
     (ys, xs), inside = layers.mask(obj.geometry)
     v = np.where(inside, layers.velocity[ys, xs], np.nan)
     order = np.argsort(-np.nan_to_num(np.abs(v), nan=-1), axis=None)
@@ -290,23 +291,35 @@ def series_points(obj: pd.Series, d: xr.Dataset, n: int = 3) -> list[tuple[float
     return chosen
 
 
+def ring_series(defo: xr.Dataset, layers, geom, ring_m: float = 300.0, max_pixels: int | None = None,
+                seed: int = 0) -> np.ndarray:
+    """Median displacement series (mm) of the reliable pixels in a ring of ``ring_m`` around ``geom``
+    (all of them, or ``max_pixels`` drawn with ``seed``); zeros when the ring has none. ``layers``: the
+    orbit's :class:`lsid.inventory.objects.SceneLayers`."""
+    (ys, xs), ring = layers.mask(geom.buffer(ring_m).difference(geom))
+    rr, cc = np.nonzero(ring & np.isfinite(layers.velocity[ys, xs]))
+    if not rr.size:
+        return np.zeros(defo.sizes["time"])
+    if max_pixels is not None and rr.size > max_pixels:
+        pick = np.random.default_rng(seed).choice(rr.size, size=max_pixels, replace=False)
+        rr, cc = rr[pick], cc[pick]
+    r0, c0 = rr.min(), cc.min()
+    block = defo.displacement.isel(y=slice(ys.start + r0, ys.start + rr.max() + 1),
+                                   x=slice(xs.start + c0, xs.start + cc.max() + 1)).values
+    return np.nanmedian(block[:, rr - r0, cc - c0], axis=1)
+
+
 def point_series(defo: xr.Dataset, obj: pd.Series, points: list[tuple[float, float]], ring_m: float = 300.0,
-                 max_ring_pixels: int = 400, seed: int = 0) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+                 max_ring_pixels: int = 400, seed: int = 0, layers=None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Displacement series (mm) at ``points`` (nearest pixels), each minus the median series of up to
     ``max_ring_pixels`` reliable pixels in a ring of ``ring_m`` around the object (so that the motion is
-    against the ground around it, not against the scene's far-away reference pixel)."""
+    against the ground around it, not against the scene's far-away reference pixel). ``layers``: the
+    orbit's SceneLayers when already made."""
     from lsid.inventory.objects import SceneLayers
 
-    layers = SceneLayers(defo.drop_vars("displacement"))
-    (ys, xs), ring = layers.mask(obj.geometry.buffer(ring_m).difference(obj.geometry))
-    rr, cc = np.nonzero(ring & np.isfinite(layers.velocity[ys, xs]))
+    layers = layers or SceneLayers(defo.drop_vars("displacement"))
+    ref = ring_series(defo, layers, obj.geometry, ring_m, max_ring_pixels, seed)
     t = defo.time.values
-    ref = np.zeros(t.size)
-    if rr.size:
-        pick = np.random.default_rng(seed).choice(rr.size, size=min(max_ring_pixels, rr.size), replace=False)
-        rows, cols = rr[pick] + ys.start, cc[pick] + xs.start
-        block = defo.displacement.isel(y=slice(rows.min(), rows.max() + 1), x=slice(cols.min(), cols.max() + 1)).values
-        ref = np.nanmedian(block[:, rows - rows.min(), cols - cols.min()], axis=1)
     out = {}
     for k, (px, py) in enumerate(points, 1):
         y = np.asarray(defo.displacement.sel(x=px, y=py, method="nearest").values, dtype=float) - ref
@@ -387,5 +400,5 @@ def fig_case_profile(profiles: dict[str, tuple[np.ndarray, np.ndarray]], elevati
     return fig
 
 
-__all__ += ["point_series", "pick_case", "profile_line", "sample_profile", "series_points", "fig_case_map", "fig_case_series",
+__all__ += ["ring_series", "point_series", "pick_case", "profile_line", "sample_profile", "series_points", "fig_case_map", "fig_case_series",
             "fig_case_profile"]
