@@ -204,6 +204,12 @@ class SbasConfig(_Strict):
     reference_x: float | None = Field(None, description="reference point easting in the stack CRS (None: automatic)")
     reference_y: float | None = Field(None, description="reference point northing in the stack CRS (None: automatic)")
     reference_date: dt.date | None = Field(None, description="date the time series is zero at (None: the first)")
+    working_crs: str | None = Field(None, description="CRS of the Deformation and of every later output (e.g. "
+                                                      "EPSG:32633); None: the input's own, or its UTM zone when the "
+                                                      "input is in degrees (LiCSAR, LiCSBAS), since lengths, areas and "
+                                                      "slopes are measured in metres")
+    working_resolution_m: float | None = Field(None, gt=0, le=10000, description="pixel size after resampling to "
+                                               "working_crs, m (None: about the input's)")
 
     @model_validator(mode="after")
     def _point(self):
@@ -215,12 +221,17 @@ class SbasConfig(_Strict):
 class OrbitInput(_Strict):
     """A user's data for one track (areas that are not synthetic)."""
 
-    format: Literal["geotiff", "mintpy", "velocity"] = Field(..., description="interferogram GeoTIFF folder, MintPy ifgramStack.h5, or a velocity GeoTIFF")
+    format: Literal["geotiff", "mintpy", "mintpy_results", "licsbas", "velocity"] = Field(
+        ..., description="interferogram GeoTIFF folder, MintPy ifgramStack.h5 (inverted by lsid), MintPy results "
+                         "(work folder or velocity.h5), LiCSBAS time-series folder (TS_GEOCml*), or a velocity "
+                         "GeoTIFF; the last three enter after the SBAS stage")
     path: str = Field(..., description="folder or file, absolute or relative to the AOI file")
     wavelength_m: float | None = Field(None, gt=0.001, lt=1.0, description="radar wavelength when the files do not say, m")
     incidence_deg: float | None = Field(None, ge=0, le=90, description="incidence angle when the files do not say, deg")
     heading_deg: float | None = Field(None, ge=-180, le=360, description="satellite heading, deg")
     velocity_units: Literal["mm/yr", "cm/yr", "m/yr"] = Field("mm/yr", description="units of a velocity GeoTIFF")
+    product: str | None = Field(None, description="LiCSBAS velocity file in results/ (default: vel.filt.mskd, else "
+                                                  "vel.mskd, vel.filt, vel)")
 
 
 class InputsConfig(_Strict):

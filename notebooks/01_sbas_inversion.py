@@ -59,15 +59,20 @@ run_dir = cfg.run_dir(run_root)
 summaries = {o: run_track(cfg, o, run_dir) for o in tracks(cfg)}
 defs = {o: open_netcdf(output_paths(run_dir, o)["deformation"], chunks=None) for o in summaries}
 tables = {o: pd.read_csv(output_paths(run_dir, o)["network"], parse_dates=["reference_date", "secondary_date"])
-          for o in summaries}
+          for o, sm in summaries.items() if sm["pairs_total"]}  # tracks given as a Deformation have no network
+for o in summaries.keys() - tables.keys():
+    display(Markdown(f"*The {o} track came inverted already ({defs[o].attrs.get('method', 'a velocity map')}, "
+                     f"`{defs[o].attrs.get('source', '')}`): no network and no inversion here; its map was "
+                     f"only brought onto the working grid ({summaries[o].get('crs', '')}).*"))
 s = cfg.sbas
-display(Markdown(
-    f"Settings: weights `{s.weight}` ({s.looks} looks), pairs dropped below a mean coherence of "
-    f"{s.min_mean_coherence}"
-    + (f" and beyond the most coherent {s.max_pairs} per track" if s.max_pairs else "") +
-    f", reliable pixels at temporal coherence ≥ {s.min_temporal_coherence}; reference "
-    f"point {'automatic (a coherent, stable pixel valid in every pair)' if s.reference_x is None else (s.reference_x, s.reference_y)}."
-))
+if tables:  # settings of the inversion done here
+    display(Markdown(
+        f"Settings: weights `{s.weight}` ({s.looks} looks), pairs dropped below a mean coherence of "
+        f"{s.min_mean_coherence}"
+        + (f" and beyond the most coherent {s.max_pairs} per track" if s.max_pairs else "") +
+        f", reliable pixels at temporal coherence ≥ {s.min_temporal_coherence}; reference "
+        f"point {'automatic (a coherent, stable pixel valid in every pair)' if s.reference_x is None else (s.reference_x, s.reference_y)}."
+    ))
 
 # %% [markdown]
 # ## The small-baseline networks
@@ -77,8 +82,9 @@ display(Markdown(
 # beyond the most coherent 216 ascending / 238 descending pairs (the networks the paper keeps).
 
 # %%
-fig = fig_network(tables)
-plt.show()
+if tables:
+    fig = fig_network(tables)
+    plt.show()
 rows = []
 paper_pairs = {"ascending": 216, "descending": 238}
 for o, sm in summaries.items():

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import geopandas as gpd
 import pytest
 
 from lsid.cli import main
@@ -207,6 +208,32 @@ def test_run_on_a_users_own_interferograms(tmp_path):
     assert not (run_dir / "sbas" / "descending.json").exists()
     page = (run_dir / "book" / "_build" / "html" / "book" / "_executed" / "00_study_area.html").read_text()
     assert "not synthetic" in page
+
+
+@pytest.mark.realdata
+@pytest.mark.skipif(not (REALDATA / "licsbas_campi_flegrei" / "TS_GEOCml1clip").is_dir(),
+                    reason="../shared/realdata absent")
+def test_run_on_licsbas_results(tmp_path):
+    """A real area given as LiCSBAS results (Campi Flegrei, one descending track, no landslide inventory)
+    runs end to end: the map goes onto UTM 33N, no detector is trained, and the ADA baseline's inventory
+    holds the Pozzuoli uplift, georeferenced (a volcanic anomaly, not a landslide: a test of the chain)."""
+    aoi = tmp_path / "campi.yaml"
+    aoi.write_text(
+        "name: campi-flegrei\ntitle: Campi Flegrei (LiCSBAS)\nsynthetic: false\n"
+        f"inputs:\n  descending: {{format: licsbas, path: {REALDATA / 'licsbas_campi_flegrei' / 'TS_GEOCml1clip'}}}\n"
+    )
+    assert main(["run", "--aoi", str(aoi), "--profile", "smoke", "--run-root", str(tmp_path / "runs")]) == 0
+    run_dir = tmp_path / "runs" / "campi-flegrei" / "smoke"
+    summary = json.loads((run_dir / "sbas" / "descending.json").read_text())
+    assert summary["crs"] == "EPSG:32633" and summary["pairs_total"] == 0 and 60 < summary["velocity_max_mm_yr"] < 80
+    inv = gpd.read_file(run_dir / "inventory" / "ada_inventory.geojson")
+    assert inv.crs.to_epsg() == 4326 and len(inv), "ADA found nothing on the Campi Flegrei map"
+    centres = inv.to_crs(32633).centroid.to_crs(4326)
+    near = inv[(abs(centres.y - 40.82) < 0.02) & (abs(centres.x - 14.14) < 0.02)]
+    assert len(near) and near.v_mean_desc.iloc[0] > 10  # uplift: towards the satellite
+    assert not list((run_dir / "models").glob("*/best.pt"))
+    page = (run_dir / "book" / "_build" / "html" / "book" / "_executed" / "01_sbas_inversion.html").read_text()
+    assert "came inverted already" in page
 
 
 @pytest.mark.slow

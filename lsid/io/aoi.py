@@ -21,7 +21,7 @@ def tracks(cfg: AOIConfig) -> list[str]:
 
 
 def open_track(cfg: AOIConfig, orbit: str, run_dir: str | Path) -> xr.Dataset:
-    """A track's Stack (or, for a velocity GeoTIFF input, its velocity-only Deformation).
+    """A track's Stack (or, for a velocity GeoTIFF, LiCSBAS or MintPy-results input, its Deformation).
 
     Synthetic areas: ``<run_dir>/stacks/<orbit>.nc``. Real areas: the ``inputs`` entry of the track.
     """
@@ -43,6 +43,15 @@ def open_track(cfg: AOIConfig, orbit: str, run_dir: str | Path) -> xr.Dataset:
         ds = open_mintpy_stack(spec.path)
         ds.attrs["orbit"] = orbit
         return ds
+    if spec.format == "mintpy_results":
+        from lsid.io.mintpy_results import open_mintpy_results
+
+        return open_mintpy_results(spec.path, orbit=orbit)
+    if spec.format == "licsbas":
+        from lsid.io.licsbas import open_licsbas
+
+        return open_licsbas(spec.path, product=spec.product, orbit=orbit, incidence=spec.incidence_deg,
+                            heading=spec.heading_deg)
     from lsid.io.geotiff import open_velocity
 
     return open_velocity(spec.path, units=spec.velocity_units, orbit=orbit)

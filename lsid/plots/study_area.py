@@ -117,8 +117,15 @@ def table_acquisitions(run_dir: str | Path | None = None, stacks: dict | None = 
         stacks = {o: xr.open_dataset(Path(run_dir) / "stacks" / f"{o}.nc") for o in ("ascending", "descending")}
     cols = {}
     for o, s in stacks.items():
-        if "reference_date" not in s.coords:  # a velocity-only input
-            cols[o] = {"platform": s.attrs.get("source"), "images": "velocity map only"}
+        if "reference_date" not in s.coords:  # a Deformation input (velocity GeoTIFF, LiCSBAS)
+            has_t = "time" in s.coords and s.sizes.get("time", 0) > 0
+            t = s.time.values.astype("datetime64[D]") if has_t else None
+            cols[o] = {"platform": s.attrs.get("source"), "method": s.attrs.get("method"),
+                       "incidence at centre (deg)": s.attrs.get("incidence_angle"), "heading (deg)": s.attrs.get("heading"),
+                       "first date": str(t[0]) if has_t else "", "last date": str(t[-1]) if has_t else "",
+                       "images": int(t.size) if has_t else "velocity map only",
+                       "pixel size (CRS units)": float(abs(s.x[1] - s.x[0])),
+                       "grid (rows x cols)": f"{s.sizes['y']} x {s.sizes['x']}"}
             continue
         dates = np.union1d(s.reference_date.values, s.secondary_date.values).astype("datetime64[D]")
         p = float(abs(s.x[1] - s.x[0]))

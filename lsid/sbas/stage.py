@@ -19,6 +19,7 @@ import numpy as np
 from lsid.config import AOIConfig
 from lsid.io.aoi import open_track
 from lsid.io.atomic import atomic_path, ensure_writable_dir, write_text
+from lsid.io.crs import to_working_crs
 from lsid.io.geotiff import write_cog
 from lsid.io.netcdf import write_netcdf
 from lsid.provenance import source_digest
@@ -62,12 +63,13 @@ def run_track(cfg: AOIConfig, orbit: str, run_dir: str | Path, force: bool = Fal
     stack = open_track(cfg, orbit, run_dir)
     s = cfg.sbas
     caught = []
-    if "unwrapped_phase" not in stack:  # a velocity GeoTIFF: nothing to invert
+    if "unwrapped_phase" not in stack:  # a Deformation already (velocity GeoTIFF, LiCSBAS): nothing to invert
         import pandas as pd
 
         d = stack
-        d.attrs.update({"network_components": 0, "reference_x": np.nan, "reference_y": np.nan,
-                        "reference_date": ""})
+        for key, default in (("network_components", 0), ("reference_x", np.nan), ("reference_y", np.nan),
+                             ("reference_date", "")):
+            d.attrs.setdefault(key, default)
         table = pd.DataFrame({"kept": pd.Series(dtype=bool)})
     else:
         kept, table = select_network(stack, s.max_temporal_baseline_days, s.max_bperp_m, s.min_mean_coherence,
@@ -78,6 +80,7 @@ def run_track(cfg: AOIConfig, orbit: str, run_dir: str | Path, force: bool = Fal
             d = invert(kept, weight=s.weight, looks=s.looks, reference_point=ref,
                        reference_date=s.reference_date, min_temporal_coherence=s.min_temporal_coherence,
                        progress=progress)
+    d = to_working_crs(d, s.working_crs, s.working_resolution_m)  # metres for every later stage
     seconds = time.perf_counter() - t0
     with atomic_path(paths["network"]) as tmp:
         table.to_csv(tmp)
@@ -93,7 +96,8 @@ def run_track(cfg: AOIConfig, orbit: str, run_dir: str | Path, force: bool = Fal
         "velocity_p1_mm_yr": float(np.percentile(v, 1)) if v.size else None,
         "velocity_p99_mm_yr": float(np.percentile(v, 99)) if v.size else None,
         "reference_x": d.attrs["reference_x"], "reference_y": d.attrs["reference_y"],
-        "reference_date": d.attrs["reference_date"], "seconds": round(seconds, 1),
+        "reference_date": d.attrs["reference_date"], "crs": d.rio.crs.to_string() if d.rio.crs else "",
+        "seconds": round(seconds, 1),
         # lsid's own warnings (network split, ...), not the deprecation notices of libraries
         "warnings": [str(w.message) for w in caught
                      if not issubclass(w.category, (DeprecationWarning, PendingDeprecationWarning, FutureWarning))],

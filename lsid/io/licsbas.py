@@ -1,0 +1,245 @@
+"""LiCSBAS time-series results (a ``TS_GEOCml*`` folder) read into a Deformation, so that a user who
+ran LiCSBAS on LiCSAR interferograms enters lsid after the SBAS stage.
+
+LiCSBAS's layout (Morishita et al. 2020; what ``LiCSBAS13_sb_inv.py`` .. ``LiCSBAS16_filt_ts.py``
+write):
+
+- ``info/EQA.dem_par``: the grid, GAMMA style: ``width``, ``nlines``, ``corner_lat``/``corner_lon``
+  (centre of the upper-left pixel, degrees, WGS 84), ``post_lat``/``post_lon`` (pixel steps, degrees).
+- ``results/<name>``: raw little-endian float32 rasters of ``nlines x width``: ``vel`` (mm/yr),
+  ``vel.mskd`` (masked), ``vel.filt`` / ``vel.filt.mskd`` (after the spatio-temporal filter of step
+  16, which removes most atmospheric noise), ``vstd`` (mm/yr), ``coh_avg`` (mean coherence of the
+  interferograms), ``hgt`` (m), ``mask`` (1 = kept by step 15, 0 = masked).
+- ``info/13parameters.txt`` (``wavelength`` in m), ``info/13used_image.txt`` (dates, YYYYMMDD),
+  ``info/13ref.txt`` / ``info/16ref.txt`` (reference window ``x1:x2/y1:y2`` in pixels, end exclusive).
+- ``cum.h5`` / ``cum_filt.h5`` (optional): ``cum`` (date, line, column) cumulative LOS displacement,
+  mm, ``imdates`` (YYYYMMDD integers).
+- the LOS unit vectors ``E.geo``, ``N.geo``, ``U.geo`` (ground to satellite) of the matching
+  ``GEOCml*`` folder beside the ``TS_`` folder, when present.
+
+Sign: LiCSBAS's displacement and velocity are positive towards the satellite (uplift seen as
+positive), lsid's convention: values are used as they are.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import rioxarray  # noqa: F401
+import xarray as xr
+from affine import Affine
+
+from lsid.constants import SENTINEL1_ORBITS, SENTINEL1_WAVELENGTH_M
+from lsid.errors import InputDataError
+
+log = logging.getLogger(__name__)
+
+#: Velocity files tried in this order when none is named: the filtered and masked one first (least
+#: atmospheric noise, unreliable pixels removed), the raw unmasked one last.
+VELOCITY_PRODUCTS = ("vel.filt.mskd", "vel.mskd", "vel.filt", "vel")
+
+
+def _params(path: Path) -> dict[str, str]:
+    """``key: value`` lines of a GAMMA / LiCSBAS parameter file (first word of the value)."""
+    out = {}
+    for line in path.read_text(errors="replace").splitlines():
+        if ":" in line:
+            k, v = line.split(":", 1)
+            if v.split():
+                out[k.strip()] = v.split()[0]
+    return out
+
+
+def read_grid(folder: Path) -> tuple[int, int, Affine]:
+    """(lines, width, affine transform of the pixel edges) from ``info/EQA.dem_par``."""
+    par = folder / "info" / "EQA.dem_par"
+    if not par.is_file():
+        raise InputDataError(f"{folder}: not a LiCSBAS time-series folder (no info/EQA.dem_par); give the "
+                             f"TS_GEOCml* folder that LiCSBAS13-16 wrote")
+    p = _params(par)
+    try:
+        width, lines = int(p["width"]), int(p["nlines"])
+        lat0, lon0 = float(p["corner_lat"]), float(p["corner_lon"])
+        dlat, dlon = float(p["post_lat"]), float(p["post_lon"])
+    except (KeyError, ValueError) as exc:
+        raise InputDataError(f"{par}: missing or unreadable grid parameter ({exc}); the file should hold "
+                             f"width, nlines, corner_lat, corner_lon, post_lat, post_lon") from None
+    # corner_* is the centre of the upper-left pixel (grid registration): the edge is half a step away
+    return lines, width, Affine(dlon, 0.0, lon0 - dlon / 2, 0.0, dlat, lat0 - dlat / 2)
+
+
+def read_raster(path: Path, lines: int, width: int) -> np.ndarray:
+    """One LiCSBAS raster (raw little-endian float32, ``lines x width``)."""
+    expected = lines * width * 4
+    size = path.stat().st_size
+    if size != expected:
+        raise InputDataError(f"{path}: {size} bytes, expected {expected} (float32, {lines} x {width} from "
+                             f"info/EQA.dem_par): the file is damaged or belongs to another grid")
+    return np.fromfile(path, dtype="<f4").reshape(lines, width).astype(np.float32)
+
+
+def _reference(folder: Path, filtered: bool, transform: Affine) -> dict:
+    """Reference window of the time series (pixels, end exclusive) and its centre in map coordinates."""
+    for name in (("16ref.txt", "13ref.txt") if filtered else ("13ref.txt",)):
+        f = folder / "info" / name
+        m = re.search(r"(\d+):(\d+)/(\d+):(\d+)", f.read_text()) if f.is_file() else None
+        if m:
+            x1, x2, y1, y2 = map(int, m.groups())
+            x, y = transform * ((x1 + x2) / 2, (y1 + y2) / 2)
+            return {"reference_x": float(x), "reference_y": float(y), "reference_window_px": f"{x1}:{x2}/{y1}:{y2}"}
+    return {"reference_x": np.nan, "reference_y": np.nan}
+
+
+def _geometry(folder: Path, lines: int, width: int) -> dict[str, np.ndarray] | None:
+    """LOS unit vectors (east, north, up; ground to satellite) of the GEOCml folder beside ``folder``."""
+    geoc = folder.parent / folder.name.removeprefix("TS_")
+    files = [geoc / f"{c}.geo" for c in "ENU"]
+    if folder.name.startswith("TS_") and all(f.is_file() for f in files):
+        try:
+            return dict(zip("ENU", (read_raster(f, lines, width) for f in files)))
+        except InputDataError as exc:
+            log.warning("%s; incidence and heading from the arguments instead", exc)
+    return None
+
+
+def _time_series(folder: Path, filtered: bool, lines: int, width: int, wanted: bool):
+    """(dates, lazy displacement array) from cum_filt.h5 / cum.h5, or None when absent or not wanted."""
+    if not wanted:
+        return None
+    import dask.array as dsa
+    import h5py
+
+    for name in (("cum_filt.h5", "cum.h5") if filtered else ("cum.h5",)):
+        path = folder / name
+        if not path.is_file():
+            continue
+        try:
+            f = h5py.File(path, "r")
+        except OSError as exc:
+            raise InputDataError(f"{path}: cannot be read as HDF5 ({exc}): the file is damaged") from None
+        if "cum" not in f or "imdates" not in f:
+            raise InputDataError(f"{path}: not a LiCSBAS cum.h5 (it needs the datasets cum and imdates)")
+        cum = f["cum"]
+        if cum.shape[1:] != (lines, width):
+            raise InputDataError(f"{path}: cum is {cum.shape[1]} x {cum.shape[2]}, the grid of info/EQA.dem_par "
+                                 f"is {lines} x {width}")
+        dates = pd.to_datetime([str(int(d)) for d in f["imdates"][()]], format="%Y%m%d").values.astype("datetime64[ns]")
+        # lazily: a whole frame's series can be many GB; the open h5py dataset backs the dask array
+        return dates, dsa.from_array(cum, chunks=(cum.shape[0], min(lines, 512), min(width, 512))), path
+    return None
+
+
+def open_licsbas(folder: str | Path, product: str | None = None, orbit: str | None = None,
+                 incidence: float | None = None, heading: float | None = None,
+                 time_series: bool = True) -> xr.Dataset:
+    """Read a LiCSBAS ``TS_GEOCml*`` folder into a Deformation (module docstring for the layout).
+
+    Parameters
+    ----------
+    folder : the ``TS_GEOCml*`` folder.
+    product : velocity file in ``results/`` (default: the first present of ``VELOCITY_PRODUCTS``).
+    orbit : ``ascending`` or ``descending``; inferred from a LiCSAR frame id in the path (``124D_...``)
+        or from the LOS vectors when not given.
+    incidence, heading : deg; used when the LOS vectors (``GEOCml*/U.geo`` ...) are absent. Without
+        either, Sentinel-1's nominal values for the orbit are used, with a warning.
+    time_series : read ``cum_filt.h5`` (filtered products) or ``cum.h5`` when present.
+
+    Returns a Deformation in EPSG:4326 with ``velocity``, ``valid`` and, where the files exist,
+    ``velocity_std`` (mm/yr), ``dem`` (m), ``mean_coherence``, ``incidence`` (deg) and ``displacement``
+    (time, y, x; mm). Pixels masked by LiCSBAS (``results/mask`` = 0) are not valid.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputDataError(f"{folder}: LiCSBAS folder not found")
+    lines, width, transform = read_grid(folder)
+    results = folder / "results"
+    if product is None:
+        product = next((p for p in VELOCITY_PRODUCTS if (results / p).is_file()), None)
+        if product is None:
+            raise InputDataError(f"{results}: no velocity file ({', '.join(VELOCITY_PRODUCTS)}); run LiCSBAS up to "
+                                 f"step 14 (vel) or 16 (vel.filt.mskd)")
+    elif not (results / product).is_file():
+        have = sorted(p.name for p in results.glob("vel*")) if results.is_dir() else []
+        raise InputDataError(f"{results / product}: not found; velocity files there: {', '.join(have) or 'none'}")
+    filtered = ".filt" in product
+    v = read_raster(results / product, lines, width)
+    valid = np.isfinite(v)
+    layers = {}
+    if (results / "mask").is_file():
+        valid &= read_raster(results / "mask", lines, width) == 1
+    for name, var in (("vstd", "velocity_std"), ("hgt", "dem"), ("coh_avg", "mean_coherence")):
+        if (results / name).is_file():
+            layers[var] = read_raster(results / name, lines, width)
+    if "dem" in layers:  # LiCSBAS writes NaN (and sometimes 0) off the DEM
+        layers["dem"] = np.where(np.isfinite(layers["dem"]), layers["dem"], np.nan).astype(np.float32)
+
+    geom = _geometry(folder, lines, width)
+    attrs_geom = {}
+    if geom is not None:
+        up = np.clip(geom["U"], -1, 1)
+        layers["incidence"] = np.rad2deg(np.arccos(up)).astype(np.float32)
+        # the ground-to-satellite LOS points 90 deg left of the heading for a right-looking radar
+        los_az = np.rad2deg(np.arctan2(geom["E"], geom["N"]))
+        heading_est = float(np.nanmedian(los_az)) + 90.0
+        heading_est = ((heading_est + 180.0) % 360.0) - 180.0
+        attrs_geom = {"incidence_angle": float(np.nanmedian(layers["incidence"])), "heading": heading_est,
+                      "geometry_source": "LOS unit vectors E/N/U.geo"}
+    recorded = _orbit_from_path(folder) or (
+        ("ascending" if abs(attrs_geom["heading"]) < 90 else "descending") if attrs_geom else None)
+    if orbit and recorded and orbit != recorded:
+        raise InputDataError(f"{folder}: the data are {recorded} (frame id or LOS vectors), but were given as {orbit}; "
+                             f"put them under inputs.{recorded} in the AOI file")
+    orbit = orbit or recorded
+    if orbit not in SENTINEL1_ORBITS:
+        raise InputDataError(f"{folder}: cannot tell the orbit (no LiCSAR frame id such as 124D_04854_171313 in "
+                             f"the path, no LOS vectors); give orbit: ascending or descending")
+    if not attrs_geom:
+        nominal = SENTINEL1_ORBITS[orbit]
+        if incidence is None or heading is None:
+            log.warning("%s: no LOS vectors (GEOCml*/E.geo, N.geo, U.geo) and no incidence/heading given: "
+                        "using Sentinel-1's nominal %s geometry", folder, orbit)
+        attrs_geom = {"incidence_angle": float(incidence if incidence is not None else nominal["incidence_deg"]),
+                      "heading": float(heading if heading is not None else nominal["heading_deg"]),
+                      "geometry_source": "arguments" if incidence is not None and heading is not None
+                      else "Sentinel-1 nominal"}
+    wavelength = SENTINEL1_WAVELENGTH_M
+    par13 = folder / "info" / "13parameters.txt"
+    if par13.is_file() and "wavelength" in (p := _params(par13)):
+        wavelength = float(p["wavelength"])
+
+    x = transform.c + transform.a * (np.arange(width) + 0.5)
+    y = transform.f + transform.e * (np.arange(lines) + 0.5)
+    data = {"velocity": (("y", "x"), np.where(valid, v, np.nan).astype(np.float32),
+                         {"long_name": "mean LOS velocity, towards the satellite", "units": "mm/yr"}),
+            "valid": (("y", "x"), valid, {"long_name": "velocity reliable (LiCSBAS mask and a value)"})}
+    units = {"velocity_std": "mm/yr", "dem": "m", "mean_coherence": "1", "incidence": "deg"}
+    for var, a in layers.items():
+        data[var] = (("y", "x"), a, {"units": units[var]})
+    coords = {"y": y, "x": x}
+    series = _time_series(folder, filtered, lines, width, time_series)
+    ref_date = ""
+    if series is not None:
+        dates, cum, path = series
+        data["displacement"] = (("time", "y", "x"), cum,
+                                {"long_name": "cumulative LOS displacement, towards the satellite", "units": "mm"})
+        coords["time"] = dates
+        ref_date = str(np.datetime_as_string(dates[0], unit="D"))
+    ds = xr.Dataset(data, coords=coords, attrs={
+        "orbit": orbit, "wavelength": wavelength, "source": str(folder), "method": f"LiCSBAS ({product})",
+        "velocity_product": product, "reference_date": ref_date, **attrs_geom,
+        **_reference(folder, filtered, transform)})
+    ds = ds.rio.write_crs("EPSG:4326").rio.write_transform(transform)
+    log.info("LiCSBAS %s: %d x %d px, %s, %s, %d %% valid", folder, lines, width, product, orbit, 100 * valid.mean())
+    return ds
+
+
+def _orbit_from_path(folder: Path) -> str | None:
+    m = re.search(r"(?<![0-9])\d{3}([AD])_\d{5}_\d{6}(?![0-9])", str(folder.resolve()))
+    return None if m is None else ("ascending" if m.group(1) == "A" else "descending")
+
+
+__all__ = ["VELOCITY_PRODUCTS", "open_licsbas", "read_grid", "read_raster"]

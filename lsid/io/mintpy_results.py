@@ -1,0 +1,208 @@
+"""MintPy's time-series results read into a Deformation, so that a user who ran ``smallbaselineApp.py``
+enters lsid after the SBAS stage (read with h5py; MintPy is not imported).
+
+Files (geocoded: MintPy writes them into ``geo/`` with a ``geo_`` prefix):
+
+- ``velocity.h5``: ``velocity`` and ``velocityStd`` (row, col), m/year;
+- ``timeseries*.h5``: ``timeseries`` (date, row, col), m, and ``date`` (YYYYMMDD bytes); after the
+  corrections the name grows (``timeseries_ERA5_ramp_demErr.h5``): the longest name is MintPy's final
+  product and is taken;
+- ``temporalCoherence.h5`` (``temporalCoherence``), ``maskTempCoh.h5`` (``mask``, 1 = reliable),
+  ``geometryGeo.h5`` (``height`` m, ``incidenceAngle`` deg, ``azimuthAngle`` deg: the ground-to-
+  satellite LOS, counter-clockwise from north).
+
+Attributes: ``X_FIRST``/``Y_FIRST`` (upper-left corner of the grid), ``X_STEP``/``Y_STEP``, ``EPSG`` or
+``UTM_ZONE`` (degrees when neither), ``WAVELENGTH`` (m), ``ORBIT_DIRECTION``, ``HEADING`` (deg),
+``CENTER_INCIDENCE_ANGLE``, ``REF_X``/``REF_Y`` (reference pixel), ``REF_DATE``.
+
+Sign: MintPy's displacement is positive towards the satellite, as lsid's: values are used as they are
+(metres turned into millimetres).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+import rioxarray  # noqa: F401
+import xarray as xr
+from affine import Affine
+
+from lsid.constants import MM_PER_M, SENTINEL1_ORBITS
+from lsid.errors import InputDataError
+from lsid.io.mintpy import _attr, _crs
+
+log = logging.getLogger(__name__)
+
+
+def _pick(folder: Path, stem: str) -> Path | None:
+    """``geo_<stem>.h5`` or ``<stem>.h5`` in ``folder``."""
+    return next((p for p in (folder / f"geo_{stem}.h5", folder / f"{stem}.h5") if p.is_file()), None)
+
+
+def find_mintpy_results(path: str | Path) -> dict[str, Path]:
+    """The result files of a MintPy run: ``path`` is its work folder (``geo/`` is preferred when
+    present) or a velocity file (its siblings are searched). Keys: velocity, and when found
+    timeseries, temporal_coherence, mask, geometry."""
+    path = Path(path)
+    if path.is_file():
+        folders = [path.parent]
+        found = {"velocity": path}
+    elif path.is_dir():
+        folders = [path / "geo", path] if (path / "geo").is_dir() else [path]
+        found = {}
+    else:
+        raise InputDataError(f"{path}: MintPy results not found")
+    for folder in folders:
+        if "velocity" not in found and (v := _pick(folder, "velocity")):
+            found["velocity"] = v
+        if "velocity" in found and found["velocity"].parent == folder:
+            series = sorted(folder.glob("*timeseries*.h5"), key=lambda p: (len(p.name), p.name))
+            series = [p for p in series if "timeseriesResidual" not in p.name and "Decor" not in p.name]
+            if series:
+                found["timeseries"] = series[-1]
+            for key, stem in (("temporal_coherence", "temporalCoherence"), ("mask", "maskTempCoh"),
+                              ("geometry", "geometryGeo")):
+                if p := _pick(folder, stem):
+                    found[key] = p
+            break
+    if "velocity" not in found:
+        raise InputDataError(f"{path}: no velocity.h5 or geo/geo_velocity.h5; run MintPy's smallbaselineApp.py up "
+                             f"to the velocity step (and geocode), or give the velocity file")
+    if "geometry" not in found:
+        for g in (path / "inputs" / "geometryGeo.h5", found["velocity"].parent.parent / "inputs" / "geometryGeo.h5"):
+            if g.is_file():
+                found["geometry"] = g
+                break
+    return found
+
+
+def _open(path: Path) -> h5py.File:
+    try:
+        return h5py.File(path, "r")
+    except OSError as exc:
+        raise InputDataError(f"{path}: cannot be read as HDF5 ({exc}): the file is damaged") from None
+
+
+def _layer(path: Path, name: str, shape: tuple[int, int]) -> np.ndarray:
+    with _open(path) as f:
+        if name not in f:
+            raise InputDataError(f"{path}: no dataset {name!r} (has {', '.join(f)})")
+        a = f[name][()]
+    if a.shape != shape:
+        raise InputDataError(f"{path}: {name} is {a.shape[0]} x {a.shape[1]}, the velocity grid is {shape[0]} x "
+                             f"{shape[1]}; give files of one MintPy run (all geocoded alike)")
+    return a.astype(np.float32)
+
+
+def open_mintpy_results(path: str | Path, orbit: str | None = None, time_series: bool = True) -> xr.Dataset:
+    """Read geocoded MintPy results (module docstring) into a Deformation.
+
+    Parameters
+    ----------
+    path : the MintPy work folder, or its (geo_)velocity.h5.
+    orbit : ``ascending`` / ``descending`` when the files do not say (ORBIT_DIRECTION).
+    time_series : read the time series (lazily) when a timeseries file is there.
+
+    Returns a Deformation in the files' CRS: ``velocity`` / ``velocity_std`` (mm/yr), ``valid`` (a
+    value, and MintPy's maskTempCoh where present), ``temporal_coherence``, ``dem`` (m), ``incidence``
+    and ``azimuth`` (deg, LOS ground to satellite, clockwise from north), ``displacement`` (mm).
+    """
+    files = find_mintpy_results(path)
+    vpath = files["velocity"]
+    with _open(vpath) as f:
+        if "velocity" not in f:
+            raise InputDataError(f"{vpath}: not a MintPy velocity file (no dataset 'velocity')")
+        attrs = {k: _attr(f.attrs, k) for k in f.attrs}
+        v = f["velocity"][()].astype(np.float32)
+        vstd = f["velocityStd"][()].astype(np.float32) if "velocityStd" in f else None
+    if "X_FIRST" not in attrs:
+        raise InputDataError(f"{vpath}: the results are in radar coordinates; geocode them first (MintPy "
+                             f"geocode.py, or smallbaselineApp.py with mintpy.geocode = yes)")
+    unit = str(attrs.get("UNIT", "m/year")).lower()
+    scale = {"m/year": MM_PER_M, "m/yr": MM_PER_M, "cm/year": 10.0, "cm/yr": 10.0, "mm/year": 1.0, "mm/yr": 1.0}
+    if unit not in scale:
+        raise InputDataError(f"{vpath}: velocity UNIT {unit!r} is not one of {', '.join(scale)}")
+    shape = v.shape
+    v *= scale[unit]
+    valid = np.isfinite(v)  # (not v != 0: the reference pixel's velocity is exactly 0)
+    layers = {}
+    if vstd is not None:
+        layers["velocity_std"] = vstd * scale[unit]
+    if "temporal_coherence" in files:
+        layers["temporal_coherence"] = _layer(files["temporal_coherence"], "temporalCoherence", shape)
+    if "mask" in files:
+        valid &= _layer(files["mask"], "mask", shape) > 0
+    if "geometry" in files:
+        with _open(files["geometry"]) as g:
+            have = set(g)
+        for src, dst in (("height", "dem"), ("incidenceAngle", "incidence"), ("azimuthAngle", "azimuth")):
+            if src in have:
+                a = _layer(files["geometry"], src, shape)
+                a[a == 0] = np.nan  # no data in MintPy's geometry
+                layers[dst] = -a if dst == "azimuth" else a  # counter-clockwise -> clockwise from north
+    x0, y0 = float(attrs["X_FIRST"]), float(attrs["Y_FIRST"])
+    dx, dy = float(attrs["X_STEP"]), float(attrs["Y_STEP"])
+    transform = Affine(dx, 0.0, x0, 0.0, dy, y0)
+    ny, nx = shape
+    coords = {"y": y0 + (np.arange(ny) + 0.5) * dy, "x": x0 + (np.arange(nx) + 0.5) * dx}
+    data = {"velocity": (("y", "x"), np.where(valid, v, np.nan).astype(np.float32),
+                         {"long_name": "mean LOS velocity, towards the satellite", "units": "mm/yr"}),
+            "valid": (("y", "x"), valid, {"long_name": "velocity reliable (a value, MintPy's maskTempCoh)"})}
+    units = {"velocity_std": "mm/yr", "temporal_coherence": "1", "dem": "m", "incidence": "deg", "azimuth": "deg"}
+    for k, a in layers.items():
+        data[k] = (("y", "x"), a, {"units": units[k]})
+    ref_date = str(attrs.get("REF_DATE", ""))
+    if time_series and "timeseries" in files:
+        tpath = files["timeseries"]
+        f = _open(tpath)
+        if "timeseries" not in f or "date" not in f:
+            raise InputDataError(f"{tpath}: not a MintPy time-series file (it needs the datasets timeseries and date)")
+        ts = f["timeseries"]
+        if ts.shape[1:] != shape:
+            raise InputDataError(f"{tpath}: the series is {ts.shape[1]} x {ts.shape[2]}, the velocity grid is "
+                                 f"{shape[0]} x {shape[1]}; give files of one MintPy run")
+        import dask.array as dsa
+
+        dates = pd.to_datetime([d.decode() if isinstance(d, bytes) else str(d) for d in f["date"][()]],
+                               format="%Y%m%d").values.astype("datetime64[ns]")
+        # lazily (a frame's series is many GB); metres -> mm; the open dataset backs the dask array
+        disp = dsa.from_array(ts, chunks=(ts.shape[0], min(ny, 512), min(nx, 512))) * np.float32(MM_PER_M)
+        data["displacement"] = (("time", "y", "x"), disp,
+                                {"long_name": "LOS displacement, towards the satellite", "units": "mm"})
+        coords["time"] = dates
+        ref_date = ref_date or str(np.datetime_as_string(dates[0], unit="D"))
+    if len(ref_date) == 8 and ref_date.isdigit():
+        ref_date = f"{ref_date[:4]}-{ref_date[4:6]}-{ref_date[6:]}"
+    recorded = str(attrs.get("ORBIT_DIRECTION", "")).lower() or None
+    if orbit and recorded in SENTINEL1_ORBITS and orbit != recorded:
+        raise InputDataError(f"{vpath}: the file is {recorded} (ORBIT_DIRECTION), but was given as {orbit}; put it "
+                             f"under inputs.{recorded} in the AOI file")
+    orbit = orbit or recorded
+    if orbit not in SENTINEL1_ORBITS:
+        raise InputDataError(f"{vpath}: the orbit is not recorded (ORBIT_DIRECTION); give orbit: ascending or "
+                             f"descending")
+    ref = {"reference_x": np.nan, "reference_y": np.nan}
+    if "REF_X" in attrs and "REF_Y" in attrs:
+        x, y = transform * (int(attrs["REF_X"]) + 0.5, int(attrs["REF_Y"]) + 0.5)
+        ref = {"reference_x": float(x), "reference_y": float(y)}
+    heading = float(attrs.get("HEADING", np.nan))
+    if not np.isfinite(heading) and "azimuth" in layers:
+        heading = float(np.nanmedian(layers["azimuth"])) + 90.0
+    incidence = float(attrs.get("CENTER_INCIDENCE_ANGLE", np.nan))
+    if not np.isfinite(incidence) and "incidence" in layers:
+        incidence = float(np.nanmedian(layers["incidence"]))
+    ds = xr.Dataset(data, coords=coords, attrs={
+        "orbit": orbit, "wavelength": float(attrs.get("WAVELENGTH", np.nan)), "heading": heading,
+        "incidence_angle": incidence, "source": str(vpath),
+        "method": f"MintPy ({vpath.name}{', ' + files['timeseries'].name if 'timeseries' in files and time_series else ''})",
+        "reference_date": ref_date, **ref})
+    ds = ds.rio.write_crs(_crs(attrs)).rio.write_transform(transform)
+    log.info("MintPy %s: %d x %d px, %s, %d %% valid", vpath, ny, nx, orbit, 100 * valid.mean())
+    return ds
+
+
+__all__ = ["find_mintpy_results", "open_mintpy_results"]
