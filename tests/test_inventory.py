@@ -16,7 +16,7 @@ from lsid.inventory.checks import apply_checks, rejection_table
 from lsid.inventory.decompose import asc_desc_to_vertical_horizontal, los_to_downslope
 from lsid.inventory.export import write_inventory
 from lsid.inventory.fusion import fuse_orbits
-from lsid.inventory.objects import SceneLayers, merge_boxes_to_objects, velocity_stats
+from lsid.inventory.objects import SceneLayers, merge_boxes_to_objects, terrain_stats, velocity_stats
 from lsid.inventory.validate import explain_false_alarms, recall_by_class, validate
 
 CRS = "EPSG:32647"
@@ -115,6 +115,20 @@ class P:  # inventory thresholds
     min_velocity_mm_yr = 5.0
     fusion_distance_m = 100.0
     min_downslope_sensitivity = 0.2
+
+
+def test_terrain_measures_skip_dem_voids():
+    """A real DEM has voids (sea, shadow): an object partly over one is measured on the rest; one mostly
+    over it gets NaN terrain measures (and fails those checks)."""
+    dem = slope_dem(slope_deg=20.0)
+    dem[:, :40] = np.nan  # a void over the western columns
+    layers = SceneLayers(deformation(dem=dem))
+    partly = box(X0 + 30 * PIX, Y0 - 60 * PIX, X0 + 60 * PIX, Y0 - 30 * PIX)  # a third over the void
+    t = terrain_stats(partly, layers)
+    assert t["slope_deg"] == pytest.approx(20.0, abs=0.01) and t["aspect_deg"] == pytest.approx(90.0, abs=0.5)
+    assert t["relief_m"] > 0 and np.isfinite(t["los_sensitivity"])
+    mostly = box(X0 + 10 * PIX, Y0 - 60 * PIX, X0 + 45 * PIX, Y0 - 30 * PIX)
+    assert np.isnan(terrain_stats(mostly, layers)["slope_deg"])
 
 
 def test_checks_reject_flat_ground_and_can_be_switched_off():

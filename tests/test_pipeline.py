@@ -215,8 +215,9 @@ def test_run_on_a_users_own_interferograms(tmp_path):
                     reason="../shared/realdata absent")
 def test_run_on_licsbas_results(tmp_path):
     """A real area given as LiCSBAS results (Campi Flegrei, one descending track, no landslide inventory)
-    runs end to end: the map goes onto UTM 33N, no detector is trained, and the ADA baseline's inventory
-    holds the Pozzuoli uplift, georeferenced (a volcanic anomaly, not a landslide: a test of the chain)."""
+    runs end to end: the map goes onto UTM 33N, no detector is trained, the ADA baseline finds the
+    Pozzuoli uplift at its place, and the checks reject it: gentle ground that the descending orbit
+    could not see slide (a volcanic uplift, not a landslide)."""
     aoi = tmp_path / "campi.yaml"
     aoi.write_text(
         "name: campi-flegrei\ntitle: Campi Flegrei (LiCSBAS)\nsynthetic: false\n"
@@ -226,11 +227,14 @@ def test_run_on_licsbas_results(tmp_path):
     run_dir = tmp_path / "runs" / "campi-flegrei" / "smoke"
     summary = json.loads((run_dir / "sbas" / "descending.json").read_text())
     assert summary["crs"] == "EPSG:32633" and summary["pairs_total"] == 0 and 60 < summary["velocity_max_mm_yr"] < 80
+    objects = gpd.read_file(run_dir / "inventory" / "objects_ada_descending.gpkg")
+    assert objects.crs.to_epsg() == 32633 and len(objects), "ADA found nothing on the Campi Flegrei map"
+    centres = objects.centroid.to_crs(4326)
+    near = objects[(abs(centres.y - 40.82) < 0.02) & (abs(centres.x - 14.14) < 0.02)]
+    assert len(near) == 1 and near.v_mean.iloc[0] > 10  # uplift: towards the satellite
+    assert "slope" in near.rejected_by.iloc[0] and near.slope_deg.iloc[0] < 10  # measured on the real DEM
     inv = gpd.read_file(run_dir / "inventory" / "ada_inventory.geojson")
-    assert inv.crs.to_epsg() == 4326 and len(inv), "ADA found nothing on the Campi Flegrei map"
-    centres = inv.to_crs(32633).centroid.to_crs(4326)
-    near = inv[(abs(centres.y - 40.82) < 0.02) & (abs(centres.x - 14.14) < 0.02)]
-    assert len(near) and near.v_mean_desc.iloc[0] > 10  # uplift: towards the satellite
+    assert inv.crs.to_epsg() == 4326 and len(inv) == int(objects.passes.astype(bool).sum())
     assert not list((run_dir / "models").glob("*/best.pt"))
     page = (run_dir / "book" / "_build" / "html" / "book" / "_executed" / "01_sbas_inversion.html").read_text()
     assert "came inverted already" in page

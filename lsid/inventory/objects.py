@@ -22,6 +22,9 @@ RING_SHARE = 0.5
 RING_MIN_M = 200.0
 #: Percentile of |v| that stands for an object's peak rate (robust to a single noisy pixel).
 PEAK_PERCENTILE = 95.0
+#: Terrain measures of an object are made on its pixels with a DEM value and a slope; below this share
+#: of such pixels (an object over the sea or a DEM void) they are NaN, and the checks on them fail.
+MIN_TERRAIN_SHARE = 0.5
 
 
 def merge_boxes_to_objects(det: gpd.GeoDataFrame, merge_gap_m: float = 0.0) -> gpd.GeoDataFrame:
@@ -141,6 +144,10 @@ def terrain_stats(geom, layers: SceneLayers) -> dict:
     s = layers.slope[ys, xs][inside]
     a = layers.aspect[ys, xs][inside]
     z = layers.dem[ys, xs][inside]
+    ok = np.isfinite(s) & np.isfinite(z)  # real DEMs have voids (sea, radar shadow); the slope is NaN beside them
+    if ok.mean() < MIN_TERRAIN_SHARE:
+        return out
+    s, a, z = s[ok], a[ok], z[ok]
     out["slope_deg"] = float(np.mean(s))
     out["aspect_deg"] = _circular_mean_deg(a, s)
     out["relief_m"] = float(np.percentile(z, 95) - np.percentile(z, 5))
