@@ -123,3 +123,35 @@ def test_a_model_for_other_channels_or_sizes_is_refused(tmp_path):
                 "image_std": [1] * 3, "tileset": str(tmp_path / "rendered"), "config": {}}, tmp_path / "best.pt")
     with pytest.raises(InputDataError, match="trained on rendered tiles of 64 px but the TileSet"):
         detect_with_checkpoint(tmp_path / "best.pt", d, tileset=tmp_path / "physical")
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("channels", ["physical", "rendered"])
+def test_scene_detection_on_a_real_map_is_georeferenced(channels):
+    """A real LiCSBAS velocity map (Campi Flegrei, half of it masked: sea, incoherent ground) through the
+    scene detector: the box of the strong anomaly lands on Pozzuoli (40.82 N, 14.14 E) in UTM 33N."""
+    from pyproj import Transformer
+    from shapely.geometry import Point
+
+    from lsid.io.crs import to_working_crs
+    from lsid.io.licsbas import open_licsbas
+    from tests.conftest import REALDATA
+
+    folder = REALDATA / "licsbas_campi_flegrei" / "TS_GEOCml1clip"
+    if not folder.is_dir():
+        pytest.skip("../shared/realdata absent")
+    d = to_working_crs(open_licsbas(folder, orbit="descending"))
+    gdf = detect_scene(ThresholdDetector(channels == "physical"), d, Drawing(channels, 64, 40.0), batch_size=4)
+    assert gdf.crs.to_epsg() == 32633 and len(gdf) >= 1
+    # the stand-in detector boxes every strong pixel of a window, so the broad uplift comes out in a few
+    # (window-cut) boxes: together they cover the map's fastest pixel, at Pozzuoli
+    covered = gdf.union_all() if hasattr(gdf, "union_all") else gdf.unary_union
+    v = d.velocity.values
+    r, c = np.unravel_index(np.nanargmax(v), v.shape)
+    fastest = Point(float(d.x[c]), float(d.y[r]))
+    pozzuoli = Point(*Transformer.from_crs(4326, 32633, always_xy=True).transform(14.14, 40.82))
+    assert covered.contains(fastest) and covered.distance(pozzuoli) < 300 and fastest.distance(pozzuoli) < 1000
+    assert gdf.v_max.max() > 40 and ((gdf.valid_share > 0) & (gdf.valid_share <= 1)).all()
+    minx, miny, maxx, maxy = d.rio.bounds()
+    assert all(minx <= g.bounds[0] and g.bounds[2] <= maxx and miny <= g.bounds[1] and g.bounds[3] <= maxy
+               for g in gdf.geometry)
