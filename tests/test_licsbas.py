@@ -180,3 +180,24 @@ def test_real_licsbas_campi_flegrei_uplift():
     assert float(d.y[i[0]]) == pytest.approx(40.82, abs=0.01) and float(d.x[i[1]]) == pytest.approx(14.14, abs=0.01)
     m = to_working_crs(d)
     assert m.rio.crs.to_epsg() == 32633 and 60 < float(m.velocity.max()) < 80
+
+
+def test_sbas_stage_takes_a_licsbas_folder_with_its_series(tmp_path):
+    """The SBAS stage writes a LiCSBAS input (series in cum.h5, degrees) as a Deformation on UTM, series
+    included, without inverting anything."""
+    from lsid.config import load_aoi
+    from lsid.io import open_netcdf
+    from lsid.sbas.stage import output_paths, run_track
+
+    ts = _licsbas(tmp_path / "data")
+    aoi = tmp_path / "area.yaml"
+    aoi.write_text(f"name: tiny\ntitle: tiny\nsynthetic: false\ninputs:\n  descending: {{format: licsbas, path: {ts}}}\n")
+    cfg = load_aoi(aoi, "smoke")
+    summary = run_track(cfg, "descending", tmp_path / "run")
+    assert summary["crs"] == "EPSG:32633" and summary["pairs_total"] == 0 and summary["dates"] == 4
+    d = open_netcdf(output_paths(tmp_path / "run", "descending")["deformation"], chunks=None)
+    assert d.rio.crs.to_epsg() == 32633 and d.displacement.dims == ("time", "y", "x")
+    assert d.attrs["reference_date"] == "2020-01-01" and d.attrs["method"] == "LiCSBAS (vel.mskd)"
+    # the series still ends at 36 days of each pixel's rate
+    ok = d.valid.values
+    assert np.nanmax(np.abs(d.displacement.values[-1][ok] - 36 / 365.25 * d.velocity.values[ok])) < 0.05
