@@ -201,3 +201,35 @@ def test_sbas_stage_takes_a_licsbas_folder_with_its_series(tmp_path):
     # the series still ends at 36 days of each pixel's rate
     ok = d.valid.values
     assert np.nanmax(np.abs(d.displacement.values[-1][ok] - 36 / 365.25 * d.velocity.values[ok])) < 0.05
+
+
+def test_both_tracks_share_one_working_crs(tmp_path):
+    """An area whose ascending track is projected (here Web Mercator) and whose descending one is in
+    degrees ends with both on the ascending track's CRS, not on two different ones; the inventory
+    refuses tracks on different CRSs."""
+    import rasterio
+
+    from lsid.config import load_aoi
+    from lsid.inventory import build_inventory
+    from lsid.io import open_netcdf
+    from lsid.sbas.stage import output_paths, run_track
+
+    asc = to_working_crs(_geographic(), "EPSG:3857", resolution_m=100)
+    desc = _geographic()
+    for name, ds in (("asc.tif", asc), ("desc.tif", desc)):
+        ds.velocity.rio.to_raster(tmp_path / name)
+    aoi = tmp_path / "area.yaml"
+    aoi.write_text("name: two\ntitle: two\nsynthetic: false\ninputs:\n"
+                   f"  ascending: {{format: velocity, path: {tmp_path / 'asc.tif'}}}\n"
+                   f"  descending: {{format: velocity, path: {tmp_path / 'desc.tif'}}}\n")
+    cfg = load_aoi(aoi, "smoke")
+    run = tmp_path / "run"
+    for orbit in ("ascending", "descending"):
+        run_track(cfg, orbit, run)
+    defos = {o: open_netcdf(output_paths(run, o)["deformation"], chunks=None) for o in ("ascending", "descending")}
+    assert {d.rio.crs.to_epsg() for d in defos.values()} == {3857}  # its own UTM zone would be 32633
+    with rasterio.open(tmp_path / "desc.tif") as src:
+        assert src.crs.to_epsg() == 4326
+    defos["descending"] = to_working_crs(desc)  # as if written before the rule: UTM 33N
+    with pytest.raises(InputDataError, match="different CRSs"):
+        build_inventory({"ascending": None, "descending": None}, defos, cfg.inventory)

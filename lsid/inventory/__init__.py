@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from lsid.errors import InputDataError
 from lsid.inventory.checks import apply_checks, rejection_table
 from lsid.inventory.decompose import asc_desc_to_vertical_horizontal, los_to_downslope
 from lsid.inventory.fusion import fuse_orbits
@@ -60,6 +61,10 @@ def build_inventory(detections: dict[str, gpd.GeoDataFrame], defos: dict[str, xr
     coherence, incidence_deg, los_sensitivity, v_downslope; terrain: slope_deg, aspect_deg, relief_m;
     where seen in both: v_up, v_east (mm/yr)), and each orbit's checked objects before fusion.
     """
+    crss = {o: d.rio.crs.to_string() if d.rio.crs else None for o, d in defos.items()}
+    if len(set(crss.values())) > 1:
+        raise InputDataError(f"the tracks are on different CRSs ({crss}); rerun the sbas stage so that both share one "
+                             f"(set sbas.working_crs in the AOI file, e.g. EPSG:32647)")
     layers = layers or {o: SceneLayers(d) for o, d in defos.items()}
     objects = {o: orbit_objects(detections[o], layers[o], params) for o in detections if o in layers}
     passed = {o: g[g["passes"].astype(bool)] for o, g in objects.items()}

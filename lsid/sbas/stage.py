@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from lsid.config import AOIConfig
-from lsid.io.aoi import open_track
+from lsid.io.aoi import open_track, tracks
 from lsid.io.atomic import atomic_path, ensure_writable_dir, write_text
 from lsid.io.crs import to_working_crs
 from lsid.io.geotiff import write_cog
-from lsid.io.netcdf import write_netcdf
+from lsid.io.netcdf import open_netcdf, write_netcdf
 from lsid.provenance import source_digest
 from lsid.sbas.invert import invert
 from lsid.sbas.network import select_network
@@ -35,8 +35,28 @@ def output_paths(run_dir: str | Path, orbit: str) -> dict[str, Path]:
             "network": d / f"network_{orbit}.csv", "summary": d / f"{orbit}.json"}
 
 
+def area_crs(cfg: AOIConfig, orbit: str, run_dir: str | Path) -> str | None:
+    """The CRS a track's Deformation must share with the area's other track: ``sbas.working_crs`` when
+    set, else that of a track before it (ascending before descending) whose Deformation is written,
+    else None (the track's own projected CRS, or its UTM zone). Fusion and the inventory measure both
+    tracks' objects in one CRS."""
+    if cfg.sbas.working_crs:
+        return cfg.sbas.working_crs
+    for other in tracks(cfg):
+        if other == orbit:
+            break
+        p = output_paths(run_dir, other)["deformation"]
+        if p.exists():
+            with open_netcdf(p, chunks={}, what="Deformation") as d:  # lazily: the CRS only
+                crs = d.rio.crs
+            if crs is not None:
+                return crs.to_string()
+    return None
+
+
 def _digest(cfg: AOIConfig, orbit: str, run_dir: Path) -> str:
-    inputs = {"sbas": cfg.to_dict()["sbas"], "orbit": orbit, "code": source_digest("lsid.sbas", "lsid.io")}
+    inputs = {"sbas": cfg.to_dict()["sbas"], "orbit": orbit, "code": source_digest("lsid.sbas", "lsid.io"),
+              "area_crs": area_crs(cfg, orbit, run_dir)}
     if cfg.synthetic:
         m = Path(run_dir) / "synth" / "manifest.json"
         inputs["synth"] = json.loads(m.read_text())["digest"] if m.exists() else None
@@ -80,7 +100,7 @@ def run_track(cfg: AOIConfig, orbit: str, run_dir: str | Path, force: bool = Fal
             d = invert(kept, weight=s.weight, looks=s.looks, reference_point=ref,
                        reference_date=s.reference_date, min_temporal_coherence=s.min_temporal_coherence,
                        progress=progress)
-    d = to_working_crs(d, s.working_crs, s.working_resolution_m)  # metres for every later stage
+    d = to_working_crs(d, area_crs(cfg, orbit, run_dir), s.working_resolution_m)  # metres, one CRS per area
     seconds = time.perf_counter() - t0
     with atomic_path(paths["network"]) as tmp:
         table.to_csv(tmp)
