@@ -93,6 +93,7 @@ def test_orbit_from_frame_id_and_nominal_geometry(tmp_path, caplog):
     assert d.attrs["geometry_source"] == "Sentinel-1 nominal" and "nominal" in caplog.text
     with pytest.raises(InputDataError, match="are ascending .* given as descending"):
         open_licsbas(ts, orbit="descending")
+    assert open_licsbas(ts, product="vel").valid.values.all()  # the raw product, unmasked
     d = open_licsbas(ts, incidence=33.0, heading=-12.0)
     assert (d.attrs["incidence_angle"], d.attrs["heading"], d.attrs["geometry_source"]) == (33.0, -12.0, "arguments")
 

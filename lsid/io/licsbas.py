@@ -150,7 +150,8 @@ def open_licsbas(folder: str | Path, product: str | None = None, orbit: str | No
 
     Returns a Deformation in EPSG:4326 with ``velocity``, ``valid`` and, where the files exist,
     ``velocity_std`` (mm/yr), ``dem`` (m), ``mean_coherence``, ``incidence`` (deg) and ``displacement``
-    (time, y, x; mm). Pixels masked by LiCSBAS (``results/mask`` = 0) are not valid.
+    (time, y, x; mm). With a masked product (``*.mskd``, the default) pixels masked by LiCSBAS
+    (``results/mask`` = 0) are not valid; a raw one (``vel``, ``vel.filt``) keeps every pixel with a value.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -169,7 +170,7 @@ def open_licsbas(folder: str | Path, product: str | None = None, orbit: str | No
     v = read_raster(results / product, lines, width)
     valid = np.isfinite(v)
     layers = {}
-    if (results / "mask").is_file():
+    if product.endswith(".mskd") and (results / "mask").is_file():  # a raw product asked for stays unmasked
         valid &= read_raster(results / "mask", lines, width) == 1
     for name, var in (("vstd", "velocity_std"), ("hgt", "dem"), ("coh_avg", "mean_coherence")):
         if (results / name).is_file():
