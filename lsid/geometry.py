@@ -24,6 +24,14 @@ def los_azimuth_deg(heading_deg):
     return np.mod(np.asarray(heading_deg, dtype=float) - 90.0, 360.0)
 
 
+def heading_from_los_azimuth(azimuth_deg) -> float:
+    """Satellite heading (deg, clockwise from north, in [-180, 180)) of a right-looking SAR, from the
+    azimuth of its ground-to-satellite LOS (deg, clockwise from north; a map of them: the median is
+    taken, NaN ignored). The inverse of :func:`los_azimuth_deg`."""
+    heading = float(np.nanmedian(np.asarray(azimuth_deg, dtype=float))) + 90.0
+    return ((heading + 180.0) % 360.0) - 180.0
+
+
 def los_unit_vector(incidence_deg, heading_deg):
     """Ground-to-satellite unit vector (east, north, up) for a right-looking SAR.
 

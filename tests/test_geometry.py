@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lsid.geometry import (downslope_unit_vector, layover_shadow, local_incidence_deg, los_unit_vector,
@@ -67,3 +67,13 @@ def test_layover_and_shadow():
     lay, sha = layover_shadow(20.0, 90.0, 42.5, -10.0)
     assert not lay and not sha
     assert local_incidence_deg(0.0, 0.0, 42.5, -10.0) == pytest.approx(42.5)
+
+
+@settings(max_examples=50, deadline=None)
+@given(heading=st.floats(-180, 179.999))
+def test_heading_from_los_azimuth_inverts_los_azimuth(heading):
+    from lsid.geometry import heading_from_los_azimuth, los_azimuth_deg
+
+    az = np.full((3, 4), float(los_azimuth_deg(heading)))
+    az[0, 0] = np.nan
+    assert heading_from_los_azimuth(az) == pytest.approx(heading, abs=1e-9)

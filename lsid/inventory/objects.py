@@ -14,7 +14,12 @@ import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 from shapely.ops import unary_union
 
-from lsid.geometry import downslope_unit_vector, project_to_los, slope_aspect
+from lsid.geometry import (
+    downslope_unit_vector,
+    heading_from_los_azimuth,
+    project_to_los,
+    slope_aspect,
+)
 
 #: Width of the ring around an object whose reliable pixels' median is the object's velocity reference:
 #: this share of the object's equivalent diameter, at least RING_MIN_M.
@@ -76,8 +81,8 @@ class SceneLayers:
         self.incidence = (np.asarray(defo.incidence.values, dtype=np.float32) if "incidence" in defo
                           else np.full(self.shape, float(defo.attrs.get("incidence_angle", np.nan)), np.float32))
         heading = defo.attrs.get("heading")
-        if heading is None and "azimuth" in defo:  # azimuth of the ground-to-satellite LOS = heading - 90
-            heading = float(np.nanmedian(defo.azimuth.values)) + 90.0
+        if heading is None and "azimuth" in defo:
+            heading = heading_from_los_azimuth(defo.azimuth.values)
         self.heading = float(heading) if heading is not None else float("nan")
 
     def mask(self, geom) -> tuple[tuple[slice, slice], np.ndarray]:

@@ -225,13 +225,22 @@ def open_interferograms(
     return ds
 
 
+def orbit_from_heading(heading: float | None) -> str | None:
+    """``ascending`` for a satellite heading (deg, clockwise from north) within 90 deg of north,
+    ``descending`` otherwise; None when the heading is unknown."""
+    if heading is None or not np.isfinite(heading):
+        return None
+    return "ascending" if abs(((heading + 180) % 360) - 180) < 90 else "descending"
+
+
+def orbit_from_frame_id(path: Path) -> str | None:
+    """The orbit of a LiCSAR frame id in a path (``124D_04854_171313``: D = descending), else None."""
+    m = re.search(r"(?<![0-9])\d{3}([AD])_\d{5}_\d{6}(?![0-9])", str(Path(path).resolve()))
+    return None if m is None else ("ascending" if m.group(1) == "A" else "descending")
+
+
 def _infer_orbit(folder: Path, heading: float | None) -> str | None:
-    if heading is not None and np.isfinite(heading):
-        return "ascending" if abs(((heading + 180) % 360) - 180) < 90 else "descending"
-    m = re.search(r"\b\d{3}([AD])_\d{5}_\d{6}\b", str(folder.resolve()))
-    if m:
-        return "ascending" if m.group(1) == "A" else "descending"
-    return None
+    return orbit_from_heading(heading) or orbit_from_frame_id(folder)
 
 
 def open_velocity(path: str | Path, units: str = "mm/yr", orbit: str | None = None, band: int = 1,

@@ -35,6 +35,8 @@ from affine import Affine
 
 from lsid.constants import SENTINEL1_ORBITS, SENTINEL1_WAVELENGTH_M
 from lsid.errors import InputDataError
+from lsid.geometry import heading_from_los_azimuth
+from lsid.io.geotiff import orbit_from_frame_id, orbit_from_heading
 
 log = logging.getLogger(__name__)
 
@@ -183,14 +185,10 @@ def open_licsbas(folder: str | Path, product: str | None = None, orbit: str | No
     if geom is not None:
         up = np.clip(geom["U"], -1, 1)
         layers["incidence"] = np.rad2deg(np.arccos(up)).astype(np.float32)
-        # the ground-to-satellite LOS points 90 deg left of the heading for a right-looking radar
-        los_az = np.rad2deg(np.arctan2(geom["E"], geom["N"]))
-        heading_est = float(np.nanmedian(los_az)) + 90.0
-        heading_est = ((heading_est + 180.0) % 360.0) - 180.0
+        heading_est = heading_from_los_azimuth(np.rad2deg(np.arctan2(geom["E"], geom["N"])))
         attrs_geom = {"incidence_angle": float(np.nanmedian(layers["incidence"])), "heading": heading_est,
                       "geometry_source": "LOS unit vectors E/N/U.geo"}
-    recorded = _orbit_from_path(folder) or (
-        ("ascending" if abs(attrs_geom["heading"]) < 90 else "descending") if attrs_geom else None)
+    recorded = orbit_from_frame_id(folder) or orbit_from_heading(attrs_geom.get("heading"))
     if orbit and recorded and orbit != recorded:
         raise InputDataError(f"{folder}: the data are {recorded} (frame id or LOS vectors), but were given as {orbit}; "
                              f"put them under inputs.{recorded} in the AOI file")
@@ -236,11 +234,6 @@ def open_licsbas(folder: str | Path, product: str | None = None, orbit: str | No
     ds = ds.rio.write_crs("EPSG:4326").rio.write_transform(transform)
     log.info("LiCSBAS %s: %d x %d px, %s, %s, %d %% valid", folder, lines, width, product, orbit, 100 * valid.mean())
     return ds
-
-
-def _orbit_from_path(folder: Path) -> str | None:
-    m = re.search(r"(?<![0-9])\d{3}([AD])_\d{5}_\d{6}(?![0-9])", str(folder.resolve()))
-    return None if m is None else ("ascending" if m.group(1) == "A" else "descending")
 
 
 __all__ = ["VELOCITY_PRODUCTS", "open_licsbas", "read_grid", "read_raster"]

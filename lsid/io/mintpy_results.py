@@ -33,6 +33,7 @@ from affine import Affine
 
 from lsid.constants import MM_PER_M, SENTINEL1_ORBITS
 from lsid.errors import InputDataError
+from lsid.geometry import heading_from_los_azimuth
 from lsid.io.mintpy import _attr, _crs
 
 log = logging.getLogger(__name__)
@@ -191,7 +192,7 @@ def open_mintpy_results(path: str | Path, orbit: str | None = None, time_series:
         ref = {"reference_x": float(x), "reference_y": float(y)}
     heading = float(attrs.get("HEADING", np.nan))
     if not np.isfinite(heading) and "azimuth" in layers:
-        heading = float(np.nanmedian(layers["azimuth"])) + 90.0
+        heading = heading_from_los_azimuth(layers["azimuth"])
     incidence = float(attrs.get("CENTER_INCIDENCE_ANGLE", np.nan))
     if not np.isfinite(incidence) and "incidence" in layers:
         incidence = float(np.nanmedian(layers["incidence"]))
