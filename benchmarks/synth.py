@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import resource
 import shutil
 import subprocess
@@ -22,6 +20,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _results import record_profiles  # benchmarks/ is on sys.path when a script runs
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_S = {"smoke": 10, "cpu": 120, "paper": 900}
@@ -71,17 +71,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "synth.json"))
     args = ap.parse_args()
-    out = Path(args.out)
-    results = json.loads(out.read_text()) if out.exists() else {}
-    machine = {"cpus": os.cpu_count(), "python": platform.python_version(), "machine": platform.machine()}
-    for profile in args.profile or ["cpu"]:
-        r = bench(profile, args.threads)
-        r["machine"] = machine
-        r["date"] = time.strftime("%Y-%m-%d")
-        results[profile] = r
-        print(json.dumps(r, indent=2), flush=True)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    record_profiles(Path(args.out), args.profile or ["cpu"], lambda p: bench(p, args.threads))
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import shutil
 import subprocess
@@ -30,6 +29,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _results import record_profiles  # benchmarks/ is on sys.path when a script runs
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_S = {"smoke": 30, "cpu": 120, "paper": 900}
@@ -94,17 +95,7 @@ def main():
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "tiles.json"))
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
-    out = Path(args.out)
-    results = json.loads(out.read_text()) if out.exists() else {}
-    machine = {"cpus": os.cpu_count(), "python": platform.python_version(), "machine": platform.machine()}
-    for profile in args.profile or ["cpu"]:
-        r = bench(profile, Path(args.run_root))
-        r["machine"] = machine
-        r["date"] = time.strftime("%Y-%m-%d")
-        results[profile] = r
-        print(json.dumps(r, indent=2), flush=True)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    record_profiles(Path(args.out), args.profile or ["cpu"], lambda p: bench(p, Path(args.run_root)))
 
 
 if __name__ == "__main__":

@@ -54,9 +54,9 @@ def area_crs(cfg: AOIConfig, orbit: str, run_dir: str | Path) -> str | None:
     return None
 
 
-def _digest(cfg: AOIConfig, orbit: str, run_dir: Path) -> str:
+def _digest(cfg: AOIConfig, orbit: str, run_dir: Path, crs: str | None) -> str:
     inputs = {"sbas": cfg.to_dict()["sbas"], "orbit": orbit, "code": source_digest("lsid.sbas", "lsid.io"),
-              "area_crs": area_crs(cfg, orbit, run_dir)}
+              "area_crs": crs}
     if cfg.synthetic:
         m = Path(run_dir) / "synth" / "manifest.json"
         inputs["synth"] = json.loads(m.read_text())["digest"] if m.exists() else None
@@ -72,7 +72,8 @@ def run_track(cfg: AOIConfig, orbit: str, run_dir: str | Path, force: bool = Fal
     """
     run_dir = Path(run_dir)
     paths = output_paths(run_dir, orbit)
-    digest = _digest(cfg, orbit, run_dir)
+    crs = area_crs(cfg, orbit, run_dir)
+    digest = _digest(cfg, orbit, run_dir, crs)
     if not force and all(p.exists() for p in paths.values()):
         summary = json.loads(paths["summary"].read_text())
         if summary.get("digest") == digest:
@@ -100,7 +101,7 @@ def run_track(cfg: AOIConfig, orbit: str, run_dir: str | Path, force: bool = Fal
             d = invert(kept, weight=s.weight, looks=s.looks, reference_point=ref,
                        reference_date=s.reference_date, min_temporal_coherence=s.min_temporal_coherence,
                        progress=progress)
-    d = to_working_crs(d, area_crs(cfg, orbit, run_dir), s.working_resolution_m)  # metres, one CRS per area
+    d = to_working_crs(d, crs, s.working_resolution_m)  # metres, one CRS per area
     seconds = time.perf_counter() - t0
     with atomic_path(paths["network"]) as tmp:
         table.to_csv(tmp)
