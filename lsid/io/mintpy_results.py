@@ -88,15 +88,22 @@ def _open(path: Path) -> h5py.File:
         raise InputDataError(f"{path}: cannot be read as HDF5 ({exc}): the file is damaged") from None
 
 
-def _layer(path: Path, name: str, shape: tuple[int, int]) -> np.ndarray:
+def _layers(path: Path, names: tuple[str, ...], shape: tuple[int, int], required: bool = True) -> dict[str, np.ndarray]:
+    """Datasets ``names`` of one file (opened once), float32, each checked against the velocity grid;
+    a missing one is an error when ``required``, else left out."""
+    out = {}
     with _open(path) as f:
-        if name not in f:
-            raise InputDataError(f"{path}: no dataset {name!r} (has {', '.join(f)})")
-        a = f[name][()]
-    if a.shape != shape:
-        raise InputDataError(f"{path}: {name} is {a.shape[0]} x {a.shape[1]}, the velocity grid is {shape[0]} x "
-                             f"{shape[1]}; give files of one MintPy run (all geocoded alike)")
-    return a.astype(np.float32)
+        for name in names:
+            if name not in f:
+                if required:
+                    raise InputDataError(f"{path}: no dataset {name!r} (has {', '.join(f)})")
+                continue
+            a = f[name][()]
+            if a.shape != shape:
+                raise InputDataError(f"{path}: {name} is {a.shape[0]} x {a.shape[1]}, the velocity grid is {shape[0]} "
+                                     f"x {shape[1]}; give files of one MintPy run (all geocoded alike)")
+            out[name] = a.astype(np.float32)
+    return out
 
 
 def open_mintpy_results(path: str | Path, orbit: str | None = None, time_series: bool = True) -> xr.Dataset:
@@ -134,15 +141,14 @@ def open_mintpy_results(path: str | Path, orbit: str | None = None, time_series:
     if vstd is not None:
         layers["velocity_std"] = vstd * scale[unit]
     if "temporal_coherence" in files:
-        layers["temporal_coherence"] = _layer(files["temporal_coherence"], "temporalCoherence", shape)
+        layers["temporal_coherence"] = _layers(files["temporal_coherence"], ("temporalCoherence",), shape)["temporalCoherence"]
     if "mask" in files:
-        valid &= _layer(files["mask"], "mask", shape) > 0
+        valid &= _layers(files["mask"], ("mask",), shape)["mask"] > 0
     if "geometry" in files:
-        with _open(files["geometry"]) as g:
-            have = set(g)
+        geometry = _layers(files["geometry"], ("height", "incidenceAngle", "azimuthAngle"), shape, required=False)
         for src, dst in (("height", "dem"), ("incidenceAngle", "incidence"), ("azimuthAngle", "azimuth")):
-            if src in have:
-                a = _layer(files["geometry"], src, shape)
+            if src in geometry:
+                a = geometry[src]
                 a[a == 0] = np.nan  # no data in MintPy's geometry
                 layers[dst] = -a if dst == "azimuth" else a  # counter-clockwise -> clockwise from north
     x0, y0 = float(attrs["X_FIRST"]), float(attrs["Y_FIRST"])
