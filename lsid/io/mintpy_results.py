@@ -141,7 +141,8 @@ def open_mintpy_results(path: str | Path, orbit: str | None = None, time_series:
     if vstd is not None:
         layers["velocity_std"] = vstd * scale[unit]
     if "temporal_coherence" in files:
-        layers["temporal_coherence"] = _layers(files["temporal_coherence"], ("temporalCoherence",), shape)["temporalCoherence"]
+        tcoh = _layers(files["temporal_coherence"], ("temporalCoherence",), shape)
+        layers["temporal_coherence"] = tcoh["temporalCoherence"]
     if "mask" in files:
         valid &= _layers(files["mask"], ("mask",), shape)["mask"] > 0
     if "geometry" in files:
