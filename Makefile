@@ -1,6 +1,6 @@
 # lsid: two commands for a fresh machine with only python3.
 #   make book   create .venv, install, run the study (profile $(PROFILE)) on $(AOI), build the HTML book
-#   make test   create .venv if needed, run the test suite
+#   make test   create .venv if needed, run the linter (ruff) and the test suite
 # Variables: PROFILE=smoke|cpu|paper (default cpu), AOI=data/aoi/<name>.yaml, PYTHON=python3.
 
 PYTHON  ?= python3
@@ -18,7 +18,7 @@ STAMP := $(VENV)/.lsid-installed
 # constraint files. requirements.txt is the only source of versions.
 PIP := PIP_CONSTRAINT=/dev/null $(BIN)/python -m pip
 
-.PHONY: all install book test clean distclean
+.PHONY: all install book test lint clean distclean
 
 all: test
 
@@ -34,8 +34,11 @@ install: $(STAMP)
 book: $(STAMP)
 	$(BIN)/lsid run --aoi $(AOI) --profile $(PROFILE)
 
-test: $(STAMP)
+test: $(STAMP) lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/python -m ruff check lsid tests benchmarks notebooks
 
 clean:
 	rm -rf _build book/_executed .pytest_cache .hypothesis

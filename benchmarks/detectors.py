@@ -120,7 +120,8 @@ def main():
         c, f = ms["crf_faster_rcnn"], ms["faster_rcnn_r50_fpn"]
         entry["cbam_cost"] = {
             "extra_parameters_m": round(c["parameters_m"] - f["parameters_m"], 3),
-            "extra_backbone_gflops": round((c["backbone_gflops_per_tile"] or 0) - (f["backbone_gflops_per_tile"] or 0), 3),
+            "extra_backbone_gflops": round((c["backbone_gflops_per_tile"] or 0)
+                                           - (f["backbone_gflops_per_tile"] or 0), 3),
             "train_slowdown": round(f["train_images_per_s"] / c["train_images_per_s"], 3),
             "inference_slowdown": round(f["inference_tiles_per_s"] / c["inference_tiles_per_s"], 3)}
     results[key] = entry

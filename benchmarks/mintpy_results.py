@@ -84,7 +84,8 @@ def main():
             "date": time.strftime("%Y-%m-%d"), "crop": [c, c], "pairs": int(sub.sizes["pair"]),
             "mintpy_files_found": files, "mintpy_seconds": round(t_mintpy, 1),
             "same_grid_and_crs": bool(np.allclose(m.x, d.x) and np.allclose(m.y, d.y) and m.rio.crs == d.rio.crs),
-            "reference_point_equal": [m.attrs["reference_x"], m.attrs["reference_y"]] == [float(sub.x[col]), float(sub.y[r])],
+            "reference_point_equal": [m.attrs["reference_x"], m.attrs["reference_y"]]
+            == [float(sub.x[col]), float(sub.y[r])],
             "displacement_max_abs_diff_mm_full_pixels": float(np.nanmax(dd)),
             "velocity_max_abs_diff_mm_yr": float(dv.max()), "velocity_median_abs_diff_mm_yr": float(np.median(dv)),
             "valid_share_mintpy": float(m.valid.values.mean()), "valid_share_lsid": float(d.valid.values.mean()),

@@ -136,7 +136,8 @@ def versus_mintpy(mintpy_python: str, crop: int) -> dict:
             out[weight] = {
                 "lsid_seconds": round(t_lsid, 2), "mintpy_seconds": round(m["seconds"], 2),
                 "speedup": round(m["seconds"] / t_lsid, 1),
-                "max_abs_diff_mm_full_pixels": float(diff.max()), "median_abs_diff_mm_full_pixels": float(np.median(diff)),
+                "max_abs_diff_mm_full_pixels": float(diff.max()),
+                "median_abs_diff_mm_full_pixels": float(np.median(diff)),
                 "full_pixels": int(full.sum()),
                 "full_pixels_over_0.01mm": int((diff.max(axis=0) > 0.01).sum()),
                 "full_pixels_where_mintpy_dropped_a_zero_phase": int((full & zero_seen).sum()),
@@ -158,7 +159,8 @@ def main():
     args = ap.parse_args()
     out = Path(args.out)
     results = json.loads(out.read_text()) if out.exists() else {}
-    results["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(), "date": time.strftime("%Y-%m-%d")}
+    results["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(),
+                          "date": time.strftime("%Y-%m-%d")}
     if not args.skip_paper_size:
         results[f"{args.profile}_size"] = paper_size(args.profile)
     if args.mintpy_python:

@@ -3,6 +3,7 @@
     lsid run   --aoi data/aoi/<name>.yaml [--profile smoke|cpu|paper] [--only STAGE ...] [--from STAGE] [--no-book]
     lsid synth --aoi data/aoi/<name>.yaml [--profile ...] [--force]
     lsid check --aoi data/aoi/<name>.yaml [--profile ...]
+    lsid check --template                 # a commented YAML of every key: default, unit, range
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from lsid.config import PROFILES
 from lsid.errors import LsidError
 
 
-def _common(p: argparse.ArgumentParser):
-    p.add_argument("--aoi", required=True, help="area-of-interest YAML file (e.g. data/aoi/ahai-synthetic.yaml)")
+def _common(p: argparse.ArgumentParser, aoi_required: bool = True):
+    p.add_argument("--aoi", required=aoi_required,
+                   help="area-of-interest YAML file (e.g. data/aoi/ahai-synthetic.yaml)")
     p.add_argument("--profile", default="cpu", help=f"run size: {', '.join(PROFILES)} (default cpu)")
     p.add_argument("--run-root", default="runs", help="parent folder of the run folders (default runs/)")
 
@@ -39,7 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--force", action="store_true", help="regenerate even when up to date")
 
     p = sub.add_parser("check", help="validate an area-of-interest file and print its parameters")
-    _common(p)
+    _common(p, aoi_required=False)
+    p.add_argument("--template", action="store_true",
+                   help="print a commented YAML of every key (default, unit, allowed range) instead")
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
@@ -53,17 +57,26 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[lsid] outputs in {run_dir}")
         elif args.command == "synth":
             from lsid.config import load_aoi
-            from lsid.synth import generate
+            from lsid.layout import RunLayout
+            from lsid.synth import stage
 
             cfg = load_aoi(args.aoi, args.profile)
-            paths = generate(cfg, cfg.run_dir(args.run_root), force=args.force)
-            for k, v in paths.items():
-                print(f"{k:20s} {v}")
+            manifest = stage.run(cfg, RunLayout.of(cfg, args.run_root), force=args.force, progress=True)
+            if not manifest:
+                raise LsidError(f"{args.aoi}: not a synthetic area (synthetic: false): nothing to generate")
+            for k, v in manifest["files"].items():
+                print(f"{k:20s} {RunLayout.of(cfg, args.run_root).root / v}")
+        elif args.command == "check" and args.template:
+            from lsid.config_template import template
+
+            print(template(), end="")
         elif args.command == "check":
             import yaml
 
             from lsid.config import load_aoi
 
+            if not args.aoi:
+                parser.error("check needs --aoi FILE (or --template)")
             cfg = load_aoi(args.aoi, args.profile)
             print(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     except LsidError as exc:

@@ -23,10 +23,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from lsid import constants
+from lsid import constants, paper
 from lsid.errors import ConfigError
-
-PROFILES = ("smoke", "cpu", "paper")
+from lsid.profiles import PROFILE_OVERRIDES, PROFILES  # noqa: F401  (re-exported: lsid.config is where users look)
 
 
 class _Strict(BaseModel):
@@ -57,14 +56,17 @@ class TerrainConfig(_Strict):
     river_gradient_m_per_km: float = Field(1.2, ge=0, le=50, description="river bed rise per km northwards, m/km")
     relief_m: float = Field(2500.0, ge=200, le=5000, description="height of the plateau above the river, m")
     bank_slope_deg: float = Field(30.0, ge=5, le=60, description="steepness of the valley sides near the river, deg")
-    meander_amplitude: float = Field(0.10, ge=0, le=0.3, description="river meander amplitude, share of the scene width")
+    meander_amplitude: float = Field(
+        0.10, ge=0, le=0.3, description="river meander amplitude, share of the scene width")
     n_gullies: int = Field(12, ge=0, le=200, description="tributary gullies cut into the banks")
     roughness_m: float = Field(180.0, ge=0, le=500, description="standard deviation of the fractal roughness, m")
     roughness_beta: float = Field(3.2, ge=2.0, le=4.5, description="spectral exponent of the roughness")
     reservoir_level_m: float = Field(1504.0, ge=0, le=6000, description="reservoir water level, m (Ahai: 1504 m)")
-    dam_position: float = Field(0.80, ge=0.05, le=0.95, description="dam position along the river, share of the scene height from north")
+    dam_position: float = Field(
+        0.80, ge=0.05, le=0.95, description="dam position along the river, share of the scene height from north")
     n_terraces: int = Field(8, ge=0, le=100, description="flat terraces on the reservoir banks")
-    dem_error_std_m: float = Field(6.0, ge=0, le=100, description="standard deviation of the DEM error, m (enters the phase through bperp)")
+    dem_error_std_m: float = Field(
+        6.0, ge=0, le=100, description="standard deviation of the DEM error, m (enters the phase through bperp)")
 
 
 class LandslidesConfig(_Strict):
@@ -78,7 +80,8 @@ class LandslidesConfig(_Strict):
     max_velocity_mm_yr: float = Field(100.0, ge=0, le=2000, description="fastest mean downslope velocity, mm/yr")
     n_giant: int = Field(2, ge=0, le=10, description="giant ancient bodies with a faster reactivated part (like H3)")
     accelerating_fraction: float = Field(0.2, ge=0, le=1, description="share of landslides whose rate grows in time")
-    max_seasonal_amplitude: float = Field(0.8, ge=0, le=1, description="largest wet-season rate modulation (share of the mean rate)")
+    max_seasonal_amplitude: float = Field(
+        0.8, ge=0, le=1, description="largest wet-season rate modulation (share of the mean rate)")
 
     @model_validator(mode="after")
     def _ranges(self):
@@ -86,7 +89,8 @@ class LandslidesConfig(_Strict):
             raise ValueError(f"min_length_m ({self.min_length_m}) must not exceed max_length_m ({self.max_length_m})")
         if self.min_velocity_mm_yr > self.max_velocity_mm_yr:
             raise ValueError(
-                f"min_velocity_mm_yr ({self.min_velocity_mm_yr}) must not exceed max_velocity_mm_yr ({self.max_velocity_mm_yr})"
+                f"min_velocity_mm_yr ({self.min_velocity_mm_yr}) must not exceed "
+                f"max_velocity_mm_yr ({self.max_velocity_mm_yr})"
             )
         if self.n_giant > self.count:
             raise ValueError(f"n_giant ({self.n_giant}) must not exceed count ({self.count})")
@@ -100,23 +104,33 @@ class DistractorsConfig(_Strict):
     terrace_subsidence_mm_yr: float = Field(30.0, ge=0, le=500, description="peak terrace subsidence, mm/yr (vertical)")
     n_settlements: int = Field(3, ge=0, le=100, description="subsiding villages on terraces")
     settlement_subsidence_mm_yr: float = Field(15.0, ge=0, le=500, description="peak settlement subsidence, mm/yr")
-    n_excavations: int = Field(1, ge=0, le=20, description="excavations (quarry or road cut) that start during the series")
+    n_excavations: int = Field(
+        1, ge=0, le=20, description="excavations (quarry or road cut) that start during the series")
     excavation_rate_mm_yr: float = Field(120.0, ge=0, le=2000, description="lowering rate of an excavation, mm/yr")
-    dam_settlement_mm_yr: float = Field(15.0, ge=0, le=500, description="settlement of the dam and its abutments, mm/yr (0: off)")
-    dam_seasonal_mm: float = Field(6.0, ge=0, le=200, description="amplitude of the dam's seasonal motion with the reservoir level, mm")
+    dam_settlement_mm_yr: float = Field(
+        15.0, ge=0, le=500, description="settlement of the dam and its abutments, mm/yr (0: off)")
+    dam_seasonal_mm: float = Field(
+        6.0, ge=0, le=200, description="amplitude of the dam's seasonal motion with the reservoir level, mm")
 
 
 class AtmosphereConfig(_Strict):
     """Per-acquisition atmospheric delay: turbulence, stratification with elevation, orbital ramp."""
 
-    turbulence_std_mm: float = Field(7.0, ge=0, le=200, description="standard deviation of turbulent delay per date, mm")
+    turbulence_std_mm: float = Field(
+        7.0, ge=0, le=200, description="standard deviation of turbulent delay per date, mm")
     turbulence_beta: float = Field(8.0 / 3.0, ge=1.0, le=4.5, description="spectral exponent of the turbulent screen")
-    turbulence_outer_scale_km: float = Field(30.0, ge=1, le=1000, description="scale above which turbulence saturates, km")
-    wet_season_factor: float = Field(1.6, ge=1, le=5, description="turbulence is this many times stronger in May-October")
-    stratified_seasonal_mm_per_km: float = Field(12.0, ge=0, le=200, description="seasonal amplitude of the elevation-correlated delay, mm per km of height")
-    stratified_random_mm_per_km: float = Field(6.0, ge=0, le=200, description="date-to-date random part of the elevation-correlated delay, mm/km")
-    ramp_std_mm: float = Field(6.0, ge=0, le=200, description="residual orbital ramp across the scene, mm (standard deviation)")
-    model_pixel_m: float = Field(120.0, ge=10, le=2000, description="turbulence is drawn on this coarser grid then interpolated, m")
+    turbulence_outer_scale_km: float = Field(
+        30.0, ge=1, le=1000, description="scale above which turbulence saturates, km")
+    wet_season_factor: float = Field(
+        1.6, ge=1, le=5, description="turbulence is this many times stronger in May-October")
+    stratified_seasonal_mm_per_km: float = Field(
+        12.0, ge=0, le=200, description="seasonal amplitude of the elevation-correlated delay, mm per km of height")
+    stratified_random_mm_per_km: float = Field(
+        6.0, ge=0, le=200, description="date-to-date random part of the elevation-correlated delay, mm/km")
+    ramp_std_mm: float = Field(
+        6.0, ge=0, le=200, description="residual orbital ramp across the scene, mm (standard deviation)")
+    model_pixel_m: float = Field(
+        120.0, ge=10, le=2000, description="turbulence is drawn on this coarser grid then interpolated, m")
 
 
 class CoherenceConfig(_Strict):
@@ -128,11 +142,15 @@ class CoherenceConfig(_Strict):
     bare_tau_days: float = Field(400.0, ge=1, le=100000, description="decorrelation time of bare ground, days")
     vegetation_gamma0: float = Field(0.75, ge=0, le=1, description="short-baseline coherence of dense vegetation")
     vegetation_gamma_inf: float = Field(0.05, ge=0, le=1, description="long-baseline coherence of dense vegetation")
-    vegetation_tau_days: float = Field(24.0, ge=1, le=100000, description="decorrelation time of dense vegetation, days")
-    snow_line_m: float = Field(3500.0, ge=0, le=9000, description="above this, winter (Dec-Mar) acquisitions decorrelate")
+    vegetation_tau_days: float = Field(
+        24.0, ge=1, le=100000, description="decorrelation time of dense vegetation, days")
+    snow_line_m: float = Field(
+        3500.0, ge=0, le=9000, description="above this, winter (Dec-Mar) acquisitions decorrelate")
     estimation_noise: float = Field(0.05, ge=0, le=0.5, description="noise of the coherence estimate")
-    nan_threshold: float = Field(0.2, ge=0, le=1, description="phase is NaN (not unwrapped) where coherence is below this")
-    unwrapping_error_fraction: float = Field(0.12, ge=0, le=1, description="share of pairs with 2-pi unwrapping-error patches")
+    nan_threshold: float = Field(
+        0.2, ge=0, le=1, description="phase is NaN (not unwrapped) where coherence is below this")
+    unwrapping_error_fraction: float = Field(
+        0.12, ge=0, le=1, description="share of pairs with 2-pi unwrapping-error patches")
 
 
 class OrbitConfig(_Strict):
@@ -141,10 +159,14 @@ class OrbitConfig(_Strict):
     n_dates: int = Field(..., ge=3, le=2000, description="number of acquisitions")
     incidence_deg: float = Field(..., ge=15, le=60, description="incidence angle at scene centre, deg")
     heading_deg: float = Field(..., ge=-180, le=180, description="satellite heading, deg clockwise from north")
-    repeat_days: int = Field(12, ge=1, le=96, description="repeat cycle of the acquisitions that can be chosen from, days")
-    n_neighbours: int = Field(3, ge=1, le=50, description="each date pairs with the next n dates (small-baseline network)")
-    max_bperp_m: float = Field(300.0, ge=1, le=5000, description="pairs with a larger perpendicular baseline are not formed, m")
-    bperp_std_m: float = Field(50.0, ge=0, le=1000, description="standard deviation of per-date perpendicular baselines, m")
+    repeat_days: int = Field(
+        12, ge=1, le=96, description="repeat cycle of the acquisitions that can be chosen from, days")
+    n_neighbours: int = Field(
+        3, ge=1, le=50, description="each date pairs with the next n dates (small-baseline network)")
+    max_bperp_m: float = Field(
+        300.0, ge=1, le=5000, description="pairs with a larger perpendicular baseline are not formed, m")
+    bperp_std_m: float = Field(
+        50.0, ge=0, le=1000, description="standard deviation of per-date perpendicular baselines, m")
 
 
 class AcquisitionsConfig(_Strict):
@@ -153,7 +175,8 @@ class AcquisitionsConfig(_Strict):
     start: dt.date = Field(dt.date(2019, 1, 1), description="first possible acquisition date")
     end: dt.date = Field(dt.date(2021, 12, 31), description="last possible acquisition date")
     wavelength_m: float = Field(constants.SENTINEL1_WAVELENGTH_M, gt=0.001, lt=1.0, description="radar wavelength, m")
-    slant_range_m: float = Field(constants.SENTINEL1_SLANT_RANGE_M, ge=1e5, le=5e6, description="sensor-to-ground range, m")
+    slant_range_m: float = Field(
+        constants.SENTINEL1_SLANT_RANGE_M, ge=1e5, le=5e6, description="sensor-to-ground range, m")
     incidence_span_deg: float = Field(1.5, ge=0, le=20, description="incidence change across the scene width, deg")
     ascending: OrbitConfig = OrbitConfig(
         n_dates=30, repeat_days=12, n_neighbours=3, **constants.SENTINEL1_ORBITS["ascending"]
@@ -192,15 +215,19 @@ class SynthConfig(_Strict):
 class SbasConfig(_Strict):
     """Network selection and inversion settings (lsid.sbas)."""
 
-    weight: Literal["no", "coh", "var"] = Field("var", description="inversion weights: none, coherence, inverse phase variance")
+    weight: Literal["no", "coh", "var"] = Field(
+        "var", description="inversion weights: none, coherence, inverse phase variance")
     looks: int = Field(20, ge=1, le=10000, description="number of looks of the interferograms (for 'var' weights)")
     max_temporal_baseline_days: float | None = Field(None, gt=0, le=5000, description="drop longer pairs, days")
-    max_bperp_m: float | None = Field(None, gt=0, le=10000, description="drop pairs with a longer perpendicular baseline, m")
+    max_bperp_m: float | None = Field(
+        None, gt=0, le=10000, description="drop pairs with a longer perpendicular baseline, m")
     min_mean_coherence: float | None = Field(0.35, ge=0, le=1, description="drop pairs whose mean coherence is lower")
     max_pairs: dict[Literal["ascending", "descending"], int] | None = Field(
         None, description="per track, keep at most this many pairs, the most coherent (after the thresholds; "
-                          "the paper keeps 216 ascending and 238 descending)")
-    min_temporal_coherence: float = Field(0.7, ge=0, le=1, description="reliable pixels have a higher temporal coherence")
+                          f"the paper keeps {paper.PAIRS_KEPT['ascending']} ascending and "
+                          f"{paper.PAIRS_KEPT['descending']} descending)")
+    min_temporal_coherence: float = Field(
+        0.7, ge=0, le=1, description="reliable pixels have a higher temporal coherence")
     reference_x: float | None = Field(None, description="reference point easting in the stack CRS (None: automatic)")
     reference_y: float | None = Field(None, description="reference point northing in the stack CRS (None: automatic)")
     reference_date: dt.date | None = Field(None, description="date the time series is zero at (None: the first)")
@@ -226,7 +253,8 @@ class OrbitInput(_Strict):
                          "(work folder or velocity.h5), LiCSBAS time-series folder (TS_GEOCml*), or a velocity "
                          "GeoTIFF; the last three enter after the SBAS stage")
     path: str = Field(..., description="folder or file, absolute or relative to the AOI file")
-    wavelength_m: float | None = Field(None, gt=0.001, lt=1.0, description="radar wavelength when the files do not say, m")
+    wavelength_m: float | None = Field(
+        None, gt=0.001, lt=1.0, description="radar wavelength when the files do not say, m")
     incidence_deg: float | None = Field(None, ge=0, le=90, description="incidence angle when the files do not say, deg")
     heading_deg: float | None = Field(None, ge=-180, le=360, description="satellite heading, deg")
     velocity_units: Literal["mm/yr", "cm/yr", "m/yr"] = Field("mm/yr", description="units of a velocity GeoTIFF")
@@ -244,27 +272,54 @@ class InputsConfig(_Strict):
 class TilesConfig(_Strict):
     """The deformation-map dataset (lsid.tiles): maps, tiling, quality filter, labels, augmentation, splits."""
 
-    size: int = Field(512, ge=32, le=4096, description="tile edge, px (the paper: 512)")
-    stride: int | None = Field(None, ge=8, le=4096, description="step between tiles, px (default: the tile size, no overlap)")
-    per_date: bool = Field(True, description="one map per acquisition date (moving-window velocity), besides the mean-velocity map")
+    size: int = Field(paper.TILE_SIZE_PX, ge=32, le=4096,
+                      description=f"tile edge, px (the paper: {paper.TILE_SIZE_PX})")
+    stride: int | None = Field(
+        None, ge=8, le=4096, description="step between tiles, px (default: the tile size, no overlap)")
+    per_date: bool = Field(
+        True, description="one map per acquisition date (moving-window velocity), besides the mean-velocity map")
     date_step: int = Field(1, ge=1, le=100, description="use every n-th date for the per-date maps")
-    window_days: float = Field(365.0, ge=24, le=3650, description="length of the centred window of each per-date velocity map, days")
-    min_valid_share: float = Field(0.5, ge=0, le=1, description="a kept tile has at least this share of reliable pixels")
-    min_tile_signal_mm_yr: float = Field(8.0, ge=0, le=1000, description="a tile shows an anomaly when the 99th percentile of |v - median v| reaches this, mm/yr")
-    label_min_inside: float = Field(0.5, ge=0, le=1, description="a box is kept when at least this share of its object's area is inside the tile")
-    label_min_signal_mm_yr: float = Field(5.0, ge=0, le=1000, description="an object is a positive in a map when its median |LOS velocity| there reaches this, mm/yr")
-    label_min_valid_share: float = Field(0.3, ge=0, le=1, description="... and at least this share of its pixels in the tile is reliable")
+    window_days: float = Field(
+        365.0, ge=24, le=3650, description="length of the centred window of each per-date velocity map, days")
+    min_valid_share: float = Field(
+        0.5, ge=0, le=1, description="a kept tile has at least this share of reliable pixels")
+    min_tile_signal_mm_yr: float = Field(
+        8.0, ge=0, le=1000,
+        description="a tile shows an anomaly when the 99th percentile of |v - median v| reaches this, mm/yr")
+    label_min_inside: float = Field(
+        0.5, ge=0, le=1, description="a box is kept when at least this share of its object's area is inside the tile")
+    label_min_signal_mm_yr: float = Field(
+        5.0, ge=0, le=1000,
+        description="an object is a positive in a map when its median |LOS velocity| there reaches this, mm/yr")
+    label_min_valid_share: float = Field(
+        0.3, ge=0, le=1, description="... and at least this share of its pixels in the tile is reliable")
     min_box_px: int = Field(4, ge=1, le=512, description="boxes narrower or shorter than this are dropped, px")
-    min_tile_coherence: float = Field(0.5, ge=0, le=1, description="a kept tile has at least this mean temporal coherence (over its pixels with a value)")
-    max_maps_per_tile: int = Field(8, ge=1, le=10000, description="per track, keep at most this many maps of the same ground (spread over the dates: they are near-duplicates)")
-    negative_share: float = Field(0.25, ge=0, lt=1, description="share of negative tiles (no landslide) among the kept tiles")
-    render_range_mm_yr: float = Field(40.0, gt=0, le=1000, description="velocity at the ends of the colour map of rendered tiles (and of the physical velocity channel), mm/yr")
-    augment_factor: int = Field(3, ge=1, le=8, description="tiles after augmentation per kept tile (the paper: 3)")
-    noise_std: float = Field(0.02, ge=0, le=0.5, description="std of the Gaussian noise of augmented copies, in units of the normalised channels")
+    min_tile_coherence: float = Field(
+        0.5, ge=0, le=1,
+        description="a kept tile has at least this mean temporal coherence (over its pixels with a value)")
+    max_maps_per_tile: int = Field(
+        8, ge=1, le=10000,
+        description="per track, keep at most this many maps of the same "
+                    "ground (spread over the dates: they are near-duplicates)")
+    negative_share: float = Field(
+        0.25, ge=0, lt=1, description="share of negative tiles (no landslide) among the kept tiles")
+    render_range_mm_yr: float = Field(
+        40.0, gt=0, le=1000,
+        description="velocity at the ends of the colour map of rendered "
+                    "tiles (and of the physical velocity channel), mm/yr")
+    augment_factor: int = Field(paper.AUGMENT_FACTOR, ge=1, le=8, description="tiles after augmentation per kept "
+                                f"tile (the paper: {paper.AUGMENT_FACTOR})")
+    noise_std: float = Field(
+        0.02, ge=0, le=0.5,
+        description="std of the Gaussian noise of augmented copies, in units of the normalised channels")
     block_tiles: int = Field(1, ge=1, le=64, description="edge of the spatial blocks of the split, in tiles")
-    split: tuple[float, float, float] = Field((0.7, 0.15, 0.15), description="train / val / test shares of the ground blocks")
+    split: tuple[float, float, float] = Field(
+        (0.7, 0.15, 0.15), description="train / val / test shares of the ground blocks")
     channels: list[Literal["rendered", "physical"]] = Field(["rendered", "physical"], description="TileSets to write")
-    inventory: str | None = Field(None, description="landslide inventory (GeoJSON / Shapefile / GeoPackage polygons, any CRS); None: the synthetic truth")
+    inventory: str | None = Field(
+        None,
+        description="landslide inventory (GeoJSON / Shapefile / GeoPackage "
+                    "polygons, any CRS); None: the synthetic truth")
 
     @model_validator(mode="after")
     def _check(self):
@@ -287,7 +342,8 @@ class DetectorRun(_Strict):
 
     model: Literal[MODEL_NAMES] = Field(..., description="a model of lsid.models.REGISTRY")
     channels: Literal["rendered", "physical"] = Field("rendered", description="TileSet channel mode")
-    split: Literal["spatial", "random"] = Field("spatial", description="spatially blocked (leak-free) or tile-by-tile random split")
+    split: Literal["spatial", "random"] = Field(
+        "spatial", description="spatially blocked (leak-free) or tile-by-tile random split")
 
     @property
     def key(self) -> str:
@@ -300,11 +356,16 @@ class DetectorOptions(_Strict):
     proposals and sampled RoIs make a CPU iteration several times cheaper (the box head runs on every
     sampled RoI) without changing the model's weights."""
 
-    rpn_pre_nms_top_n_train: int | None = Field(None, ge=1, le=100000, description="RPN proposals before NMS, training (torchvision: 2000)")
-    rpn_post_nms_top_n_train: int | None = Field(None, ge=1, le=100000, description="RPN proposals after NMS, training (torchvision: 2000)")
-    rpn_pre_nms_top_n_test: int | None = Field(None, ge=1, le=100000, description="RPN proposals before NMS, inference (torchvision: 1000)")
-    rpn_post_nms_top_n_test: int | None = Field(None, ge=1, le=100000, description="RPN proposals after NMS, inference (torchvision: 1000)")
-    box_batch_size_per_image: int | None = Field(None, ge=1, le=10000, description="RoIs sampled per image for the box head's loss (torchvision: 512)")
+    rpn_pre_nms_top_n_train: int | None = Field(
+        None, ge=1, le=100000, description="RPN proposals before NMS, training (torchvision: 2000)")
+    rpn_post_nms_top_n_train: int | None = Field(
+        None, ge=1, le=100000, description="RPN proposals after NMS, training (torchvision: 2000)")
+    rpn_pre_nms_top_n_test: int | None = Field(
+        None, ge=1, le=100000, description="RPN proposals before NMS, inference (torchvision: 1000)")
+    rpn_post_nms_top_n_test: int | None = Field(
+        None, ge=1, le=100000, description="RPN proposals after NMS, inference (torchvision: 1000)")
+    box_batch_size_per_image: int | None = Field(
+        None, ge=1, le=10000, description="RoIs sampled per image for the box head's loss (torchvision: 512)")
 
     def kwargs(self) -> dict:
         """The options that are set, as FasterRCNN keyword arguments."""
@@ -312,22 +373,27 @@ class DetectorOptions(_Strict):
 
 
 class TrainingConfig(_Strict):
-    """Training of the detectors (lsid.train) and what the book compares."""
+    """Training of the detectors (lsid.training) and what the book compares."""
 
     runs: list[DetectorRun] = Field(
         [DetectorRun(model="faster_rcnn_vgg16"), DetectorRun(model="crf_faster_rcnn")],
         description="the paper's comparison (one book page each)")
     ablations: list[DetectorRun] = Field(
         [DetectorRun(model="faster_rcnn_r50_fpn"), DetectorRun(model="faster_rcnn_r50_cbam"),
-         DetectorRun(model="crf_faster_rcnn", channels="physical"), DetectorRun(model="crf_faster_rcnn", split="random")],
+         DetectorRun(model="crf_faster_rcnn", channels="physical"),
+         DetectorRun(model="crf_faster_rcnn", split="random")],
         description="extra runs for the ablation table and the leak of a random split")
-    epochs: int = Field(300, ge=1, le=10000, description="at most this many epochs (the paper: 300)")
-    patience: int = Field(10, ge=1, le=1000, description="early stopping: epochs without a better validation mAP (the paper: 10)")
-    batch_size: int = Field(5, ge=1, le=512, description="tiles per batch (the paper: 5)")
-    lr: float = Field(0.0025, gt=0, le=1, description="SGD learning rate (the paper: 0.0025)")
+    epochs: int = Field(paper.EPOCHS, ge=1, le=10000,
+                        description=f"at most this many epochs (the paper: {paper.EPOCHS})")
+    patience: int = Field(paper.PATIENCE, ge=1, le=1000, description="early stopping: epochs without a better "
+                          f"validation mAP (the paper: {paper.PATIENCE})")
+    batch_size: int = Field(paper.BATCH_SIZE, ge=1, le=512,
+                            description=f"tiles per batch (the paper: {paper.BATCH_SIZE})")
+    lr: float = Field(paper.LR, gt=0, le=1, description=f"SGD learning rate (the paper: {paper.LR})")
     warmup_iters: int = Field(500, ge=0, le=100000, description="iterations of linear learning-rate warm-up")
     max_iters_per_epoch: int | None = Field(None, ge=1, description="cap on iterations per epoch (smoke runs)")
-    time_budget_min: float | None = Field(None, gt=0, description="stop a main run after the epoch that passes this, min")
+    time_budget_min: float | None = Field(
+        None, gt=0, description="stop a main run after the epoch that passes this, min")
     ablation_time_budget_min: float | None = Field(None, gt=0, description="the same for ablation runs, min")
     score_threshold: float = Field(0.5, gt=0, lt=1, description="operating score threshold for counts and Table 2")
     pretrained: bool = Field(False, description="ImageNet backbone weights from the local torch cache")
@@ -339,24 +405,47 @@ class InventoryConfig(_Strict):
 
     Every terrain check can be switched off by setting its threshold to null."""
 
-    model: Literal[MODEL_NAMES] = Field("crf_faster_rcnn", description="the detector (a training run on rendered tiles, spatial split) whose boxes make the inventory")
-    compare_models: list[Literal[MODEL_NAMES]] = Field(["faster_rcnn_vgg16", "crf_faster_rcnn"], description="detectors whose scene boxes are counted and drawn side by side (Figs. 9-10)")
+    model: Literal[MODEL_NAMES] = Field(
+        "crf_faster_rcnn",
+        description="the detector (a training run on rendered tiles, spatial split) whose boxes make the inventory")
+    compare_models: list[Literal[MODEL_NAMES]] = Field(
+        ["faster_rcnn_vgg16", "crf_faster_rcnn"],
+        description="detectors whose scene boxes are counted and drawn side by side (Figs. 9-10)")
     stride: int | None = Field(None, ge=8, le=4096, description="step between scene windows, px (default: half a tile)")
-    iou_threshold: float = Field(0.5, gt=0, le=1, description="boxes of overlapping windows overlapping more than this IoU are one detection")
-    merge_gap_m: float = Field(0.0, ge=0, le=5000, description="boxes of one orbit closer than this become one object, m")
+    iou_threshold: float = Field(
+        0.5, gt=0, le=1, description="boxes of overlapping windows overlapping more than this IoU are one detection")
+    merge_gap_m: float = Field(
+        0.0, ge=0, le=5000, description="boxes of one orbit closer than this become one object, m")
     min_area_m2: float | None = Field(20000.0, ge=0, description="check: smallest object area, m2")
-    min_slope_deg: float | None = Field(10.0, ge=0, le=90, description="check: smallest mean terrain slope inside (flat-ground subsidence is rejected), deg")
+    min_slope_deg: float | None = Field(
+        10.0, ge=0, le=90,
+        description="check: smallest mean terrain slope inside (flat-ground subsidence is rejected), deg")
     min_relief_m: float | None = Field(30.0, ge=0, description="check: smallest elevation range inside, m")
     min_coherence: float | None = Field(0.4, ge=0, le=1, description="check: smallest mean temporal coherence inside")
-    min_los_sensitivity: float | None = Field(0.1, ge=0, le=1, description="check: smallest |LOS . downslope| of the mean slope (the orbit can see downslope motion there)")
-    min_velocity_mm_yr: float | None = Field(5.0, ge=0, description="check: smallest |LOS velocity| (95th percentile inside, against the ring around it), mm/yr")
-    fusion_distance_m: float = Field(100.0, ge=0, le=5000, description="objects of the two orbits this close (or overlapping) are one landslide, m")
-    min_downslope_sensitivity: float = Field(0.2, gt=0, le=1, description="LOS to downslope projection only where |LOS . downslope| reaches this")
-    validation_tolerance_m: float = Field(100.0, ge=0, le=5000, description="a potential landslide within this distance of an inventory object confirms it, m")
-    validation_inventory: str | None = Field(None, description="historical landslide inventory (points or polygons, any CRS); None: the synthetic truth, else tiles.inventory")
-    ada_k_sigma: float = Field(2.0, gt=0, le=10, description="ADA baseline: a pixel is active when |v| > k * sigma of the map")
+    min_los_sensitivity: float | None = Field(
+        0.1, ge=0, le=1,
+        description="check: smallest |LOS . downslope| of the mean slope (the orbit can see downslope motion there)")
+    min_velocity_mm_yr: float | None = Field(
+        5.0, ge=0,
+        description="check: smallest |LOS velocity| (95th percentile inside, against the ring around it), mm/yr")
+    fusion_distance_m: float = Field(
+        100.0, ge=0, le=5000, description="objects of the two orbits this close (or overlapping) are one landslide, m")
+    min_downslope_sensitivity: float = Field(
+        0.2, gt=0, le=1, description="LOS to downslope projection only where |LOS . downslope| reaches this")
+    validation_tolerance_m: float = Field(
+        100.0, ge=0, le=5000,
+        description="a potential landslide within this distance of an inventory object confirms it, m")
+    validation_inventory: str | None = Field(
+        None,
+        description="historical landslide inventory (points or polygons, any "
+                    "CRS); None: the synthetic truth, else tiles.inventory")
+    ada_k_sigma: float = Field(
+        2.0, gt=0, le=10, description="ADA baseline: a pixel is active when |v| > k * sigma of the map")
     ada_min_pixels: int = Field(12, ge=1, le=100000, description="ADA baseline: smallest active area, px")
-    ada_background_px: int | None = Field(256, ge=16, le=8192, description="ADA baseline: block size of the median background removed before thresholding, px (null: the scene median)")
+    ada_background_px: int | None = Field(
+        256, ge=16, le=8192,
+        description="ADA baseline: block size of the median background "
+                    "removed before thresholding, px (null: the scene median)")
 
 
 class AOIConfig(_Strict):
@@ -387,6 +476,12 @@ class AOIConfig(_Strict):
             raise ValueError(f"name must be lower-case letters, digits, '-' or '_' (it names a folder), got {v!r}")
         return v
 
+    @property
+    def labelled(self) -> bool:
+        """The area has landslide labels (the synthetic truth, or ``tiles.inventory``): the one test of
+        whether it gets a TileSet and trained detectors."""
+        return bool(self.synthetic or self.tiles.inventory)
+
     def run_dir(self, root: str | Path = "runs") -> Path:
         """The folder of this AOI's run at its profile: ``<root>/<name>/<profile>``."""
         return Path(root) / self.name / self.profile
@@ -399,67 +494,6 @@ class AOIConfig(_Strict):
         """SHA-256 of the parameters (or of one top-level section), to tell whether a stage must rerun."""
         data = self.to_dict() if section is None else self.to_dict()[section]
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
-
-
-#: Built-in profiles: only sizes change between them.
-PROFILE_OVERRIDES: dict[str, dict[str, Any]] = {
-    "smoke": {
-        "synth": {
-            "grid": {"shape": [128, 112], "pixel_size_m": 120.0},
-            "landslides": {"count": 8, "n_giant": 1, "min_length_m": 400.0},
-            "terrain": {"n_gullies": 4, "n_terraces": 3},
-            "distractors": {"n_subsiding_terraces": 2, "n_settlements": 1},
-            "acquisitions": {
-                "ascending": {"n_dates": 14, "repeat_days": 24, "n_neighbours": 3},
-                "descending": {"n_dates": 18, "repeat_days": 24, "n_neighbours": 3},
-            },
-        },
-        "tiles": {"size": 48, "date_step": 2, "window_days": 120},
-        "training": {"epochs": 2, "max_iters_per_epoch": 2, "batch_size": 2, "warmup_iters": 2, "patience": 2,
-                     "ablations": [{"model": "crf_faster_rcnn", "split": "random"}]},
-    },
-    "cpu": {
-        "synth": {
-            "grid": {"shape": [1536, 1024], "pixel_size_m": 28.0},
-            "acquisitions": {
-                "ascending": {"n_dates": 30, "repeat_days": 12, "n_neighbours": 3},
-                "descending": {"n_dates": 45, "repeat_days": 12, "n_neighbours": 3},
-            },
-        },
-        # 128 px tiles of 28 m (3.6 km of ground): on 2 CPU cores a training iteration costs the same at
-        # 128 as at 256 px once the heads are cut down (below), so small tiles give 4x the iterations'
-        # worth of ground... and many more tiles to learn from (measured: 4704 crops -> 329 kept -> 987)
-        "tiles": {"size": 128},
-        # an honest small run on 2 cores: the paper's two models ~7 min each, four ablations 1.5 min each;
-        # "epochs" of 20 iterations (100 tiles) so that validation mAP is followed along the way.
-        # lr 0.01 (the paper: 0.0025, kept by the paper profile): with a few hundred iterations at most,
-        # measured on this TileSet, CRF-Faster R-CNN reached validation mAP@0.5 0.39 after 220 iterations
-        # at 0.01, and found nothing in the 60 iterations of an 8-min budget at 0.0025 with torchvision's
-        # default heads. Fewer proposals and sampled RoIs make an iteration 3x cheaper (the box head runs
-        # on every sampled RoI), without changing the model.
-        "training": {"lr": 0.01, "time_budget_min": 7.0, "ablation_time_budget_min": 1.5, "warmup_iters": 50,
-                     "max_iters_per_epoch": 20,
-                     "detector": {"rpn_pre_nms_top_n_train": 1000, "rpn_post_nms_top_n_train": 500,
-                                  "box_batch_size_per_image": 128, "rpn_pre_nms_top_n_test": 500,
-                                  "rpn_post_nms_top_n_test": 300}},
-        # windows overlapping by a quarter tile (32 px, 0.9 km) rather than half: half the windows, and
-        # the cpu study within its 30 min
-        "inventory": {"stride": 96},
-    },
-    "paper": {
-        # Dong et al. (2026): 2285 x 3565 px scene, 88 ascending and 160 descending images
-        # (Sentinel-1A and -1B: 6-day repeat for the descending track).
-        "synth": {
-            "grid": {"shape": [3565, 2285], "pixel_size_m": 12.0},
-            "acquisitions": {
-                "ascending": {"n_dates": 88, "repeat_days": 12, "n_neighbours": 3},
-                "descending": {"n_dates": 160, "repeat_days": 6, "n_neighbours": 2},
-            },
-        },
-        # the paper's networks: 216 ascending and 238 descending interferograms
-        "sbas": {"max_pairs": {"ascending": 216, "descending": 238}},
-    },
-}
 
 
 def deep_merge(base: dict, override: dict) -> dict:
@@ -557,7 +591,8 @@ def load_aoi(path: str | Path, profile: str = "cpu", overrides: dict | None = No
         if isinstance(spec, dict) and isinstance(spec.get("path"), str) and not Path(spec["path"]).is_absolute():
             spec["path"] = str((path.parent / spec["path"]).resolve())  # relative to the AOI file
     tiles = raw.get("tiles") or {}
-    if isinstance(tiles, dict) and isinstance(tiles.get("inventory"), str) and not Path(tiles["inventory"]).is_absolute():
+    if isinstance(tiles, dict) and isinstance(tiles.get("inventory"), str) \
+            and not Path(tiles["inventory"]).is_absolute():
         tiles["inventory"] = str((path.parent / tiles["inventory"]).resolve())
     inv = raw.get("inventory") or {}
     if isinstance(inv, dict) and isinstance(inv.get("validation_inventory"), str) \

@@ -6,6 +6,8 @@ interest files (``data/aoi/*.yaml``) can override the ones that describe an acqu
 
 from __future__ import annotations
 
+from lsid import paper
+
 #: Speed of light in vacuum, m/s.
 SPEED_OF_LIGHT_M_S = 299_792_458.0
 
@@ -30,8 +32,8 @@ LOS_POSITIVE = "towards_satellite"
 PHASE_SIGN_LSID = "d_los = -wavelength/(4*pi)*phase (phase > 0: range increase, away from satellite)"
 
 #: Wet (rainy) season in the Jinsha River valley, months 5..10 (May to October), when landslides
-#: accelerate (Dong et al. 2026, section 4.5).
-WET_SEASON_MONTHS = (5, 6, 7, 8, 9, 10)
+#: accelerate (the paper's, lsid.paper: section 4.5).
+WET_SEASON_MONTHS = paper.WET_SEASON_MONTHS
 
 #: Sentinel-1 nominal geometry over the Ahai Reservoir (Dong et al. 2026, Table 1 and section 2):
 #: incidence angle at scene centre (deg) and satellite heading (deg, clockwise from north).

@@ -4,7 +4,7 @@ recall, F1).
 
 Inputs are COCO dicts: the ground truth as a TileSet's ``annotations/<split>.json`` holds it, and the
 detections as COCO results (``{"image_id", "bbox": [x, y, w, h], "score", "category_id"}``). Imports
-numpy only; pycocotools only inside :func:`coco_ap` (so that lsid.train, which scores validation
+numpy only; pycocotools only inside :func:`coco_ap` (so that lsid.training, which scores validation
 mAP every epoch, runs where only PyTorch is installed).
 
 The VOC AP is written here (pycocotools computes COCO's 101-point AP, which is not the paper's

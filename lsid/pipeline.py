@@ -1,16 +1,17 @@
-"""Run the study: execute the notebooks with papermill (from their jupytext sources), then build the
-Jupyter Book of the run.
+"""Run the study: each stage's computation (``lsid.<layer>.stage.run``), then its notebook with
+papermill (from the jupytext source; the notebook reads the stage's outputs, narrates and draws), then
+the Jupyter Book of the run.
 
-Each run goes to ``<run_root>/<aoi name>/<profile>/``: ``notebooks/`` (the executed notebooks),
-``book/_build/html`` (the rendered book) and the data products the notebooks write. The book is built
-from a staged copy of the book sources (``book_src/``), so runs of different areas never overwrite one
-another.
+Each run goes to ``<run_root>/<aoi name>/<profile>/`` (:class:`lsid.layout.RunLayout`): the stages'
+products, ``notebooks/`` (the executed notebooks) and ``book/_build/html`` (the rendered book). The book
+is built from a staged copy of the book sources (``book_src/``), so runs of different areas never
+overwrite one another. The stage table (:data:`STAGES`) is documented in docs/design.md.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
+import importlib
 import json
 import logging
 import os
@@ -25,8 +26,10 @@ import yaml
 
 from lsid.config import load_aoi
 from lsid.errors import ConfigError, LsidError
+from lsid.io.aoi import input_files, input_fingerprint
 from lsid.io.atomic import atomic_path, ensure_writable_dir, write_text
-from lsid.provenance import source_digest
+from lsid.layout import RunLayout
+from lsid.provenance import code_digest, digest, read_stamp
 
 log = logging.getLogger(__name__)
 
@@ -36,27 +39,36 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @dataclass(frozen=True)
 class Stage:
-    """One notebook of the study; ``per_run``: executed once per detector run of the AOI's
-    ``training`` section (parameters model, channels, split), as ``<notebook>_<run key>.ipynb``."""
+    """One step of the study: the stage module whose ``run(cfg, layout, *, force, progress)`` makes its
+    products (None: the notebook only draws what earlier stages made), and the notebook that narrates
+    them. ``per_run``: the notebook is executed once per detector run of the AOI's ``training``
+    section (parameters model, channels, split), as ``<notebook>_<run key>.ipynb``."""
 
     name: str
     notebook: str  # jupytext source, relative to the project root
+    module: str | None = None  # lsid.<layer>.stage
     per_run: bool = False
     title: str | None = None  # per-run page title, formatted with the run's parameters
 
+    def run(self, cfg, layout: RunLayout, force: bool = False, progress: bool = False):
+        """The stage module's ``run`` (None when the stage has no module)."""
+        if self.module is None:
+            return None
+        return importlib.import_module(self.module).run(cfg, layout, force=force, progress=progress)
 
-#: The study's stages, in order. Later issues append to this list.
+
+#: The study's stages, in order (the stage table of docs/design.md). Later issues append to it.
 STAGES: tuple[Stage, ...] = (
-    Stage("study_area", "notebooks/00_study_area.py"),
-    Stage("sbas", "notebooks/01_sbas_inversion.py"),
-    Stage("dataset", "notebooks/02_dataset.py"),
+    Stage("study_area", "notebooks/00_study_area.py", "lsid.synth.stage"),
+    Stage("sbas", "notebooks/01_sbas_inversion.py", "lsid.sbas.stage"),
+    Stage("dataset", "notebooks/02_dataset.py", "lsid.tiles.stage"),
     Stage("methods", "notebooks/03_detectors.py"),
-    Stage("training", "notebooks/03_training.py", per_run=True,
+    Stage("training", "notebooks/03_training.py", "lsid.training.stage", per_run=True,
           title="Training: {model} ({channels} tiles, {split} split)"),
     Stage("evaluation", "notebooks/04_evaluation.py"),
-    Stage("inventory", "notebooks/05_detection_inventory.py"),
+    Stage("inventory", "notebooks/05_detection_inventory.py", "lsid.inventory.stage"),
     Stage("case_study", "notebooks/06_case_study.py"),
-    Stage("report", "notebooks/07_reproduction.py"),
+    Stage("report", "notebooks/07_reproduction.py", "lsid.report.stage"),
 )
 
 
@@ -111,11 +123,12 @@ def execute_notebook(stage: Stage, parameters: dict, out_dir: Path, kernel_name:
         title = stage.title.format(**parameters)
         for cell in nb.cells:
             if cell.cell_type == "markdown" and cell.source.startswith("# "):
-                cell.source = "# " + title + cell.source[cell.source.index("\n"):] if "\n" in cell.source else "# " + title
+                cell.source = ("# " + title + cell.source[cell.source.index("\n"):] if "\n" in cell.source
+                               else "# " + title)
                 break
     name = name or src.stem
-    target = out_dir / f"{name}.ipynb"
-    failed = out_dir / f"{name}.failed.ipynb"
+    lay = RunLayout(out_dir.parent)
+    target, failed = lay.notebook(name), lay.failed_notebook(name)
     failed.unlink(missing_ok=True)
     with _kernel_environment(), atomic_path(target) as tmp:
         tmp_ipynb = tmp.with_name(tmp.name + ".ipynb")
@@ -137,31 +150,19 @@ def execute_notebook(stage: Stage, parameters: dict, out_dir: Path, kernel_name:
     return target
 
 
-def input_fingerprint(cfg) -> list:
-    """Size and modification time of every input file the AOI names (interferogram folders, velocity
-    maps, inventories), so that a stage reruns when a user replaces a file under the same name."""
-    paths = [spec.path for spec in (cfg.inputs.ascending, cfg.inputs.descending) if spec is not None]
-    paths += [p for p in (cfg.tiles.inventory, cfg.inventory.validation_inventory) if p]
-    out = []
-    for p in map(Path, paths):
-        files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
-        out.append([str(p)] + [[f.name, f.stat().st_size, f.stat().st_mtime_ns] if f.exists() else [f.name, "missing"]
-                               for f in files])
-    return out
-
-
-def stage_digest(previous: str, stage: Stage, parameters: dict, code: str) -> str:
+def stage_digest(previous: str, stage: Stage, parameters: dict) -> str:
     """Content hash of one notebook execution: the digest of the stages before it (their inputs and
-    outputs), the notebook's text, its parameters and lsid's code."""
-    text = (ROOT / stage.notebook).read_bytes()
-    parts = {"previous": previous, "notebook": hashlib.sha256(text).hexdigest(), "parameters": parameters, "code": code}
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+    outputs), the notebook's text, its parameters and the code it imports (its lsid import closure)."""
+    text = (ROOT / stage.notebook).read_text()
+    return digest({"previous": previous, "notebook": text, "parameters": parameters,
+                   "code": code_digest(*([stage.module] if stage.module else []), source=text)})
 
 
 def stage_book_sources(run_dir: Path, title: str) -> Path:
     """Copy the book sources (config, table of contents, chapters) and this run's executed
-    notebooks into ``<run_dir>/book_src``; returns that folder."""
-    src = run_dir / "book_src"
+    notebooks into the run's ``book_src/``; returns that folder."""
+    lay = RunLayout(run_dir)
+    src = lay.book_src
     if src.exists():
         shutil.rmtree(src)
     (src / "book" / "_executed").mkdir(parents=True)
@@ -173,7 +174,7 @@ def stage_book_sources(run_dir: Path, title: str) -> Path:
         if f.name.startswith("_") or f.name.startswith("."):
             continue
         (shutil.copytree if f.is_dir() else shutil.copy2)(f, src / "book" / f.name)
-    for nb in sorted((run_dir / "notebooks").glob("*.ipynb")):
+    for nb in sorted(lay.notebooks_dir.glob("*.ipynb")):
         if not nb.name.endswith(".failed.ipynb"):
             shutil.copy2(nb, src / "book" / "_executed" / nb.name)
     return src
@@ -187,7 +188,8 @@ def build_book(src: Path, out: Path) -> Path:
     proc = subprocess.run(cmd, capture_output=True, text=True)
     html = out / "_build" / "html"
     if proc.returncode != 0 or not (html / "index.html").exists():
-        raise LsidError(f"jupyter-book build failed (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        raise LsidError(f"jupyter-book build failed (exit {proc.returncode}):\n"
+                        f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return html
 
 
@@ -204,60 +206,66 @@ def run(aoi: str | Path, profile: str = "cpu", run_root: str | Path = "runs", on
     start : run from this stage on.
     book : build the HTML book afterwards.
     force : execute the notebooks even when their content hash (:func:`stage_digest`: the stages before,
-        the notebook, its parameters, lsid's code and the AOI's input files) is unchanged; otherwise such
-        a stage is skipped (its executed notebook is kept).
+        the notebook, its parameters, its code and the AOI's input files) is unchanged; otherwise such a
+        notebook is skipped (its executed notebook is kept). The stages' products are remade only when
+        their own cache key changes (``lsid synth --force`` regenerates a synthetic area).
     """
     aoi = Path(aoi).resolve()
     cfg = load_aoi(aoi, profile)  # fail on bad parameters before doing anything
     stages = _select(only, start)
-    run_root = Path(run_root).resolve()
-    run_dir = cfg.run_dir(run_root)
-    nb_dir = ensure_writable_dir(run_dir / "notebooks")
-    params = {"aoi": str(aoi), "profile": profile, "run_root": str(run_root)}
-    if cfg.synthetic and any(s.name == "study_area" for s in stages):
-        from lsid.synth import generate
-
-        t0 = time.perf_counter()
-        print(f"[lsid] synthetic area {cfg.name} ({profile}): generating stacks and truth ...", flush=True)
-        generate(cfg, run_dir)  # progress bars on the console; the notebook then finds it done
-        print(f"[lsid] synthetic area ready in {time.perf_counter() - t0:.0f} s", flush=True)
-    code = source_digest("lsid")
-    chain = json.dumps([cfg.digest(), input_fingerprint(cfg)], default=str)
+    layout = RunLayout.of(cfg, Path(run_root).resolve())
+    ensure_writable_dir(layout.notebooks_dir)
+    params = {"aoi": str(aoi), "profile": profile, "run_root": str(layout.root.parent.parent)}
+    chain = json.dumps([cfg.digest(), input_fingerprint(input_files(cfg))], default=str)
     position = {s.name: n for n, s in enumerate(stages, 1)}  # the stages asked for, numbered for the console
     for stage in STAGES:  # every stage: later ones depend on what the earlier ones last made
-        variants = [(None, {})]
-        if stage.per_run:
-            runs = list(cfg.training.runs) + list(cfg.training.ablations)
-            variants = [(f"{Path(stage.notebook).stem}_{r.key}", {"model": r.model, "channels": r.channels, "split": r.split})
-                        for r in runs]
         k = position.get(stage.name)
-        keys = []
         t0 = time.perf_counter()
-        for name, extra in variants:
-            stem = name or Path(stage.notebook).stem
-            stamp = nb_dir / f"{stem}.stage.json"
-            last = json.loads(stamp.read_text()).get("digest", "") if stamp.exists() else ""
-            if k is None:  # not asked for: its last execution stands
-                keys.append(last)
-                continue
-            digest = stage_digest(chain, stage, {**params, **extra}, code)
-            keys.append(digest)
-            what = f"{stage.notebook}" + (f" ({name})" if name else "")
-            if last == digest and not force and (nb_dir / f"{stem}.ipynb").exists():
-                print(f"[lsid] {k}/{len(stages)} {stage.name}: {what} unchanged (same inputs, parameters and code), "
-                      f"skipped", flush=True)
-                continue
-            print(f"[lsid] {k}/{len(stages)} {stage.name}: executing {what} ...", flush=True)
-            stamp.unlink(missing_ok=True)
-            execute_notebook(stage, {**params, **extra}, nb_dir, kernel_name=kernel_name, name=name)
-            write_text(stamp, json.dumps({"digest": digest, "stage": stage.name}))
-        chain = json.dumps(keys)
+        if k is not None and stage.module:
+            print(f"[lsid] {k}/{len(stages)} {stage.name}: {stage.module}.run ...", flush=True)
+            stage.run(cfg, layout, progress=True)  # progress bars on the console; reused when unchanged
+        chain = _run_notebooks(stage, cfg, layout, params, chain, k, len(stages), kernel_name, force)
         if k is not None:
             print(f"[lsid] {k}/{len(stages)} {stage.name}: done in {time.perf_counter() - t0:.0f} s", flush=True)
     if book:
         t0 = time.perf_counter()
         print("[lsid] building the book ...", flush=True)
         title = f"lsid — {cfg.title or cfg.name} ({profile} profile)"
-        html = build_book(stage_book_sources(run_dir, title), run_dir / "book")
+        html = build_book(stage_book_sources(layout.root, title), layout.book_dir)
         print(f"[lsid] book: {html / 'index.html'} ({time.perf_counter() - t0:.0f} s)", flush=True)
-    return run_dir
+    return layout.root
+
+
+def _variants(stage: Stage, cfg) -> list[tuple[str | None, dict]]:
+    """(notebook name, extra parameters) of each execution of a stage's notebook."""
+    if not stage.per_run:
+        return [(None, {})]
+    runs = list(cfg.training.runs) + list(cfg.training.ablations)
+    return [(f"{Path(stage.notebook).stem}_{r.key}", {"model": r.model, "channels": r.channels, "split": r.split})
+            for r in runs]
+
+
+def _run_notebooks(stage: Stage, cfg, layout: RunLayout, params: dict, chain: str, k: int | None, n: int,
+                   kernel_name: str, force: bool) -> str:
+    """Execute a stage's notebook(s) unless unchanged (a stage not asked for keeps its last execution);
+    returns the chain digest for the stages after it."""
+    keys = []
+    for name, extra in _variants(stage, cfg):
+        stem = name or Path(stage.notebook).stem
+        stamp_path = layout.notebook_stamp(stem)
+        last = read_stamp(stamp_path).get("digest", "")
+        if k is None:  # not asked for: its last execution stands
+            keys.append(last)
+            continue
+        key = stage_digest(chain, stage, {**params, **extra})
+        keys.append(key)
+        what = f"{stage.notebook}" + (f" ({name})" if name else "")
+        if last == key and not force and layout.notebook(stem).exists():
+            print(f"[lsid] {k}/{n} {stage.name}: {what} unchanged (same inputs, parameters and code), skipped",
+                  flush=True)
+            continue
+        print(f"[lsid] {k}/{n} {stage.name}: executing {what} ...", flush=True)
+        stamp_path.unlink(missing_ok=True)
+        execute_notebook(stage, {**params, **extra}, layout.notebooks_dir, kernel_name=kernel_name, name=name)
+        write_text(stamp_path, json.dumps({"digest": key, "stage": stage.name}))
+    return json.dumps(keys)

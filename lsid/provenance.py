@@ -1,21 +1,160 @@
-"""Digests that tell a stage whether its outputs are still up to date: parameters, inputs and code."""
+"""Provenance: the digests that tell a stage whether its outputs are still up to date.
+
+A stage's cache key is :func:`digest` of everything that makes its outputs: its parameters, the
+digests of the stages before it, its inputs, and its code. The code is found, not listed:
+:func:`code_digest` hashes the source of every lsid module in the stage's import closure, read from
+the code with :mod:`ast` (every ``import`` and ``from ... import`` anywhere in a module, those inside
+functions included, and the ``__init__`` of every package on the way). So an edit to a plotting
+module reruns no stage, and an edit to ``lsid.detect`` reruns what detects.
+
+A stage records its key in a small JSON *stamp* (:func:`stamp`), written last, after its products;
+:func:`fresh` says whether a stamp holds a key and its products are all on disk.
+"""
 
 from __future__ import annotations
 
+import ast
+import functools
 import hashlib
+import json
 from pathlib import Path
+from typing import Iterable
+
+#: The folder of the lsid package.
+PACKAGE_ROOT = Path(__file__).resolve().parent
 
 
-def source_digest(*packages: str) -> str:
-    """SHA-256 of the source files of lsid sub-packages or modules (e.g. ``"lsid.sbas"``), so that a
-    stage reruns when the code that makes its outputs changes, not only its parameters."""
-    root = Path(__file__).resolve().parent
+def digest(*parts) -> str:
+    """SHA-256 (hex) of JSON-serialisable parts (dicts with sorted keys; paths, dates and other objects
+    by ``str``): the one way lsid turns parameters and upstream digests into a cache key."""
+    text = json.dumps(parts if len(parts) != 1 else parts[0], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def module_file(name: str) -> Path | None:
+    """Source file of an lsid module or package (``lsid.sbas.invert`` → ``lsid/sbas/invert.py``,
+    ``lsid.sbas`` → ``lsid/sbas/__init__.py``); None when it is not an lsid module."""
+    parts = name.split(".")
+    if parts[0] != "lsid":
+        return None
+    base = PACKAGE_ROOT.joinpath(*parts[1:])
+    if base.is_dir() and (base / "__init__.py").is_file():
+        return base / "__init__.py"
+    f = base.with_suffix(".py")
+    return f if f.is_file() else None
+
+
+def _package_of(name: str, path: Path) -> str:
+    return name if path.name == "__init__.py" else name.rpartition(".")[0]
+
+
+@functools.lru_cache(maxsize=None)
+def _lazy_names(root: Path, package: str) -> dict[str, str]:
+    """{name: module} of the names a package's ``__init__`` provides lazily, through a module-level
+    ``__getattr__`` that imports them (``from lsid.io.netcdf import open_netcdf`` inside it)."""
+    f = module_file(package)
+    if f is None or f.name != "__init__.py":
+        return {}
+    out = {}
+    for node in ast.parse(f.read_text()).body:
+        if isinstance(node, ast.FunctionDef) and node.name == "__getattr__":
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.ImportFrom) and sub.module and not sub.level:
+                    out.update({a.asname or a.name: sub.module for a in sub.names})
+    return out
+
+
+def imported_modules(source: str, name: str = "", path: Path | None = None) -> set[str]:
+    """The lsid modules a piece of Python source imports (anywhere in it), as dotted names.
+
+    ``name`` and ``path``: the module's own name and file, to resolve relative imports.
+    ``from lsid.x import y`` gives ``lsid.x.y`` when ``y`` is a module, the module that provides ``y``
+    when ``lsid.x`` provides it lazily (a module ``__getattr__``), else ``lsid.x``. The imports inside
+    a package's own ``__getattr__`` are not its dependencies: they run only for the names asked for.
+    """
+    out: set[str] = set()
+    package = _package_of(name, path) if name and path is not None else ""
+    tree = ast.parse(source)
+    lazy = {id(n) for top in tree.body if isinstance(top, ast.FunctionDef) and top.name == "__getattr__"
+            for n in ast.walk(top)}
+    for node in ast.walk(tree):
+        if id(node) in lazy:
+            continue
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1] if package else []
+                base = ".".join(anchor + ([node.module] if node.module else []))
+            else:
+                base = node.module or ""
+            out.add(base)
+            provided = _lazy_names(PACKAGE_ROOT, base) if module_file(base) is not None else {}
+            for a in node.names:
+                out.add(f"{base}.{a.name}")
+                if a.name in provided:
+                    out.add(provided[a.name])
+    return {m for m in out if module_file(m) is not None}
+
+
+def _with_parents(name: str) -> list[str]:
+    """``lsid.a.b`` → ``lsid``, ``lsid.a``, ``lsid.a.b`` (importing a module runs its packages' __init__)."""
+    parts = name.split(".")
+    return [".".join(parts[: k + 1]) for k in range(len(parts))]
+
+
+@functools.lru_cache(maxsize=None)
+def _closure(roots: tuple[str, ...], extra_source: str = "") -> tuple[str, ...]:
+    todo = [p for r in roots for p in _with_parents(r)]
+    todo += [p for m in (imported_modules(extra_source) if extra_source else ()) for p in _with_parents(m)]
+    seen: set[str] = set()
+    while todo:
+        m = todo.pop()
+        if m in seen or module_file(m) is None:
+            continue
+        seen.add(m)
+        f = module_file(m)
+        for dep in imported_modules(f.read_text(), m, f):
+            todo.extend(p for p in _with_parents(dep) if p not in seen)
+    return tuple(sorted(seen))
+
+
+def import_closure(*modules: str, source: str = "") -> list[str]:
+    """Every lsid module that importing ``modules`` (dotted names) may load, themselves included, and
+    those that ``source`` (e.g. a notebook's code) imports; sorted dotted names."""
+    return list(_closure(tuple(sorted(modules)), source))
+
+
+def code_digest(*modules: str, source: str = "") -> str:
+    """SHA-256 of the source of every lsid module in the import closure of ``modules`` (and of what
+    ``source`` imports): a stage's code key."""
     h = hashlib.sha256()
-    for name in packages:
-        rel = Path(*name.split(".")[1:])
-        target = root / rel
-        files = sorted(target.rglob("*.py")) if target.is_dir() else [target.with_suffix(".py")]
-        for f in files:
-            h.update(str(f.relative_to(root)).encode())
-            h.update(f.read_bytes())
+    for m in import_closure(*modules, source=source):
+        f = module_file(m)
+        h.update(str(f.relative_to(PACKAGE_ROOT)).encode())
+        h.update(f.read_bytes())
     return h.hexdigest()
+
+
+def read_stamp(path: str | Path) -> dict:
+    """The JSON stamp at ``path``; ``{}`` when it is missing or unreadable (a killed write)."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def fresh(path: str | Path, key: str, products: Iterable[str | Path] = ()) -> bool:
+    """True when the stamp at ``path`` records ``key`` and every one of ``products`` exists."""
+    return read_stamp(path).get("digest") == key and all(Path(p).exists() for p in products)
+
+
+def stamp(path: str | Path, key: str, **fields) -> dict:
+    """Write the stamp ``{"digest": key, **fields}`` atomically (after the products it vouches for);
+    returns it."""
+    from lsid.io.atomic import write_text
+
+    data = {"digest": key, **fields}
+    write_text(path, json.dumps(data, indent=2, default=str))
+    return data

@@ -16,12 +16,30 @@
 # # Study area and data
 #
 # *Paper section 2 (Dong et al. 2026): the Ahai Reservoir on the Jinsha River and its Sentinel-1 data.*
-#
-# The paper studies a deep valley of the upper Jinsha River around the Ahai hydropower reservoir
-# (27°21'–27°46' N, 100°15'–100°31' E), where the river has cut banks that rise more than 2000 m
-# above the water, and where reservoir impoundment and the wet season (May–October) drive
-# slope deformation. It uses 88 ascending and 160 descending Sentinel-1 images from 2019 to 2021.
-#
+
+# %% tags=["hide-input"]
+import calendar
+
+from IPython.display import Markdown, display
+
+from lsid import paper
+
+
+def _dm(bounds, hemisphere):
+    return "–".join(f"{d}°{m}'" for d, m in bounds) + f" {hemisphere}"
+
+
+wet = paper.WET_SEASON_MONTHS
+display(Markdown(
+    "The paper studies a deep valley of the upper Jinsha River around the Ahai hydropower reservoir "
+    f"({_dm(paper.LATITUDE, 'N')}, {_dm(paper.LONGITUDE, 'E')}), where the river has cut banks that rise more "
+    f"than {paper.RELIEF_M} m above the water, and where reservoir impoundment and the wet season "
+    f"({calendar.month_name[min(wet)]}–{calendar.month_name[max(wet)]}) drive slope deformation. It uses "
+    f"{paper.IMAGES['ascending']} ascending and {paper.IMAGES['descending']} descending Sentinel-1 images from "
+    f"{paper.PERIOD[0][:4]} to {paper.PERIOD[1][:4]}."
+))
+
+# %% [markdown]
 # The radar data of the paper are not public in processed form, so this study runs, by default, on a
 # **synthetic** area built by `lsid.synth` and placed on the real reservoir's coordinates (UTM 47N).
 # Synthetic does not mean easy: the generator puts in everything that makes landslide detection hard
@@ -46,29 +64,37 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from lsid.config import load_aoi
-from lsid.plots.study_area import (PAPER_TABLE1, fig_interferograms, fig_study_area, fig_true_velocity,
-                                   table_acquisitions)
-from lsid.synth import OrbitSimulator, Scene, generate
+from lsid.layout import RunLayout
+from lsid.plots.study_area import (
+    PAPER_TABLE1,
+    fig_interferograms,
+    fig_study_area,
+    fig_true_velocity,
+    table_acquisitions,
+)
+from lsid.synth import OrbitSimulator, Scene
+from lsid.synth import stage as synth
 from lsid.synth.grid import Grid
 
 logging.basicConfig(level=logging.WARNING)
 cfg = load_aoi(aoi, profile)
-run_dir = cfg.run_dir(run_root)
+layout = RunLayout.of(cfg, run_root)
 if not cfg.synthetic:  # a user's area: describe its data; the synthetic-area sections below are skipped
     from lsid.io.aoi import open_track, tracks
 
-    display(Markdown(f"**Area:** {cfg.title or cfg.name}: the user's data (not synthetic), from the AOI file's `inputs`."))
-    display(table_acquisitions(stacks={o: open_track(cfg, o, run_dir) for o in tracks(cfg)}))
+    display(Markdown(f"**Area:** {cfg.title or cfg.name}: the user's data (not synthetic), "
+                     "from the AOI file's `inputs`."))
+    display(table_acquisitions(stacks={o: open_track(cfg, o, layout) for o in tracks(cfg)}))
     display(Markdown("*The rest of this chapter describes the synthetic area and is skipped.*"))
 else:
-    paths = generate(cfg, run_dir, progress=False)  # no-op when `lsid run` has already made this exact area
+    synth.run(cfg, layout)  # no-op when `lsid run` has already made this exact area
     grid = Grid.from_config(cfg.synth.grid)
     w, s, e, n = grid.lonlat_bounds()
     display(Markdown(
         f"**Area:** {cfg.title} — profile `{profile}`, seed {cfg.seed}. "
         f"Grid {grid.shape[0]} × {grid.shape[1]} pixels of {grid.pixel_size_m:g} m "
         f"({grid.shape[1] * grid.pixel_size_m / 1000:.1f} km × {grid.shape[0] * grid.pixel_size_m / 1000:.1f} km) in "
-        f"{cfg.synth.grid.crs}, covering {s:.3f}°–{n:.3f}° N, {w:.3f}°–{e:.3f}° E. Outputs: `{run_dir}`."
+        f"{cfg.synth.grid.crs}, covering {s:.3f}°–{n:.3f}° N, {w:.3f}°–{e:.3f}° E. Outputs: `{layout.root}`."
     ))
 
 # %% [markdown]
@@ -81,13 +107,13 @@ else:
 
 # %%
 if cfg.synthetic:
-    fig = fig_study_area(run_dir)
+    fig = fig_study_area(layout)
     plt.show()
 
 # %% tags=["hide-input"]
 if cfg.synthetic:
-    slides = gpd.read_file(paths["landslides"])
-    distractors = gpd.read_file(paths["distractors"])
+    slides = gpd.read_file(layout.true_landslides)
+    distractors = gpd.read_file(layout.true_distractors)
     bodies = slides[slides.kind != "reactivated"]
     summary = pd.DataFrame({
         "count": [len(bodies), int((slides.kind == "reactivated").sum()), len(distractors)],
@@ -112,11 +138,11 @@ if cfg.synthetic:
 #
 # Read back from the interferogram stacks' own metadata (what a reader of the files would find), with
 # the paper's Table 1 beside it. The `smoke` and `cpu` profiles use fewer images than the paper to fit
-# a laptop; the `paper` profile uses the paper's 88 and 160.
+# a laptop; the `paper` profile uses the paper's numbers.
 
 # %%
 if cfg.synthetic:
-    ours = table_acquisitions(run_dir)
+    ours = table_acquisitions(layout)
     display(ours)
     display(Markdown("*Paper (Dong et al. 2026, Table 1):*"))
     display(PAPER_TABLE1)
@@ -144,7 +170,8 @@ if cfg.synthetic:
     plt.show()
     rows = []
     for orbit, c in components.items():
-        rows.append({"track": orbit, **{f"std {k} (rad)": float(np.nanstd(v)) for k, v in c.items() if k != "coherence"},
+        rows.append({"track": orbit,
+                     **{f"std {k} (rad)": float(np.nanstd(v)) for k, v in c.items() if k != "coherence"},
                      "NaN share": float(np.isnan(c["total"]).mean())})
     display(pd.DataFrame(rows).set_index("track").round(2))
 
@@ -157,5 +184,5 @@ if cfg.synthetic:
 
 # %%
 if cfg.synthetic:
-    fig = fig_true_velocity(run_dir)
+    fig = fig_true_velocity(layout)
     plt.show()

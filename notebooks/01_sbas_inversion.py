@@ -26,10 +26,10 @@
 #
 # solved per pixel with only that pixel's valid pairs, weighted by the inverse of the phase variance
 # that its coherence $\gamma$ implies for $L$ looks, integrated from the multilook phase PDF (Tough et
-# al. 1995, as MintPy's `var` weights; about $(1-\gamma^2)/(2L\gamma^2)$ at high coherence). Where the network splits, the
-# minimum-norm solution bridges the gaps. The mean LOS velocity is the slope of a straight line fitted
-# through each displacement series; a pixel is reliable when its temporal coherence (how well the
-# series explains all its interferograms) is at least the threshold. Before inverting, every
+# al. 1995, as MintPy's `var` weights; about $(1-\gamma^2)/(2L\gamma^2)$ at high coherence). Where the
+# network splits, the minimum-norm solution bridges the gaps. The mean LOS velocity is the slope of a
+# straight line fitted through each displacement series; a pixel is reliable when its temporal coherence
+# (how well the series explains all its interferograms) is at least the threshold. Before inverting, every
 # interferogram is referred to one coherent pixel, since each unwrapped interferogram carries its own
 # arbitrary constant.
 
@@ -42,24 +42,22 @@ run_root = "runs"  # outputs go to <run_root>/<name>/<profile>/
 import logging
 
 import matplotlib.pyplot as plt
-import pandas as pd
-import xarray as xr
 from IPython.display import Markdown, display
 
+from lsid import paper
 from lsid.config import load_aoi
 from lsid.io import open_netcdf
-from lsid.io.aoi import tracks
-from lsid.plots.sbas import fig_network, fig_velocity_maps, fig_velocity_vs_truth, velocity_error
-from lsid.plots.study_area import hillshade
-from lsid.sbas.stage import output_paths, run_track
+from lsid.layout import RunLayout
+from lsid.plots.sbas import fig_network, fig_velocity_maps, fig_velocity_vs_truth, terrain_hillshade
+from lsid.sbas import scores
+from lsid.sbas import stage as sbas
 
 logging.basicConfig(level=logging.WARNING)
 cfg = load_aoi(aoi, profile)
-run_dir = cfg.run_dir(run_root)
-summaries = {o: run_track(cfg, o, run_dir) for o in tracks(cfg)}
-defs = {o: open_netcdf(output_paths(run_dir, o)["deformation"], chunks=None) for o in summaries}
-tables = {o: pd.read_csv(output_paths(run_dir, o)["network"], parse_dates=["reference_date", "secondary_date"])
-          for o, sm in summaries.items() if sm["pairs_total"]}  # tracks given as a Deformation have no network
+layout = RunLayout.of(cfg, run_root)
+summaries = sbas.run(cfg, layout)
+defs = sbas.open_deformations(layout)
+tables = sbas.network_tables(layout)  # tracks given as a Deformation have no network
 for o in summaries.keys() - tables.keys():
     display(Markdown(f"*The {o} track came inverted already ({defs[o].attrs.get('method', 'a velocity map')}, "
                      f"`{defs[o].attrs.get('source', '')}`): no network and no inversion here; its map was "
@@ -70,8 +68,10 @@ if tables:  # settings of the inversion done here
         f"Settings: weights `{s.weight}` ({s.looks} looks), pairs dropped below a mean coherence of "
         f"{s.min_mean_coherence}"
         + (f" and beyond the most coherent {s.max_pairs} per track" if s.max_pairs else "") +
-        f", reliable pixels at temporal coherence ≥ {s.min_temporal_coherence}; reference "
-        f"point {'automatic (a coherent, stable pixel valid in every pair)' if s.reference_x is None else (s.reference_x, s.reference_y)}."
+        f", reliable pixels at temporal coherence ≥ {s.min_temporal_coherence}; reference point "
+        + ("automatic (a coherent, stable pixel valid in every pair)" if s.reference_x is None
+           else f"{(s.reference_x, s.reference_y)}")
+        + "."
     ))
 
 # %% [markdown]
@@ -85,13 +85,7 @@ if tables:  # settings of the inversion done here
 if tables:
     fig = fig_network(tables)
     plt.show()
-rows = []
-paper_pairs = {"ascending": 216, "descending": 238}
-for o, sm in summaries.items():
-    rows.append({"track": o, "dates": sm["dates"], "pairs formed": sm["pairs_total"], "pairs kept": sm["pairs_kept"],
-                 "paper: pairs kept": paper_pairs[o], "network components": sm["network_components"],
-                 "reliable pixels (%)": round(100 * sm["valid_share"], 1), "inversion time (s)": sm["seconds"]})
-display(pd.DataFrame(rows).set_index("track"))
+display(scores.network_table(summaries, paper.PAIRS_KEPT))
 
 # %% [markdown]
 # ## Mean LOS velocity (Fig. 8 analogue)
@@ -100,12 +94,7 @@ display(pd.DataFrame(rows).set_index("track"))
 # reference point. Unreliable pixels (low temporal coherence) are left out.
 
 # %%
-hs = None
-terrain_file = run_dir / "truth" / "terrain.nc"
-if terrain_file.exists():
-    with xr.open_dataset(terrain_file) as t:
-        hs = hillshade(t.dem.values, float(abs(t.x[1] - t.x[0])))
-fig = fig_velocity_maps(defs, hs, synthetic=cfg.synthetic)
+fig = fig_velocity_maps(defs, terrain_hillshade(layout), synthetic=cfg.synthetic)
 plt.show()
 
 # %% [markdown]
@@ -114,10 +103,7 @@ plt.show()
 # pixels):
 
 # %%
-paper_max = {"ascending": -79.2, "descending": -95.8}
-display(pd.DataFrame([{"track": o, "min (mm/yr)": sm["velocity_min_mm_yr"], "1st percentile (mm/yr)": sm["velocity_p1_mm_yr"],
-                       "99th percentile (mm/yr)": sm["velocity_p99_mm_yr"], "max (mm/yr)": sm["velocity_max_mm_yr"],
-                       "paper: fastest away (mm/yr)": paper_max[o]} for o, sm in summaries.items()]).set_index("track").round(1))
+display(scores.velocity_range_table(summaries, paper.FASTEST_AWAY_MM_YR))
 
 # %% [markdown]
 # ## Against the truth
@@ -129,14 +115,9 @@ display(pd.DataFrame([{"track": o, "min (mm/yr)": sm["velocity_min_mm_yr"], "1st
 
 # %%
 if cfg.synthetic:
-    truths = {o: open_netcdf(run_dir / "truth" / f"{o}.nc", chunks=None) for o in defs}
+    truths = {o: open_netcdf(layout.truth(o), chunks=None) for o in defs}
     fig = fig_velocity_vs_truth(defs, truths)
     plt.show()
-    scores = []
-    for o, d in defs.items():
-        e = velocity_error(d, truths[o])
-        scores.append({"track": o, "pixels": e["pixels"], "RMSE (mm/yr)": e["rmse_mm_yr"], "bias (mm/yr)": e["bias_mm_yr"],
-                       "RMSE where |v| ≥ 5 mm/yr": e["rmse_moving_mm_yr"], "correlation where |v| ≥ 5": e["corr_moving"]})
-    display(pd.DataFrame(scores).set_index("track").round(2))
+    display(scores.truth_table(defs, truths))
 else:
     display(Markdown("*Not a synthetic area: no truth to score against.*"))

@@ -28,34 +28,38 @@ profile = "cpu"  # smoke | cpu | paper
 run_root = "runs"  # outputs go to <run_root>/<name>/<profile>/
 
 # %% tags=["hide-input"]
-import json
 import logging
 import textwrap
 
 import matplotlib.pyplot as plt
-import pandas as pd
 from IPython.display import Markdown, display
 
 from lsid.config import load_aoi
-from lsid.io import open_netcdf
-from lsid.io.aoi import tracks
-from lsid.plots.dataset import (fig_box_sizes, fig_gallery, fig_split_map, random_split_overlap, table_counts,
-                                table_splits)
-from lsid.tiles import build_tileset, output_dir
+from lsid.layout import RunLayout
+from lsid.plots.dataset import (
+    fig_box_sizes,
+    fig_gallery,
+    fig_split_map,
+    random_split_overlap,
+    table_counts,
+    table_splits,
+)
+from lsid.sbas.stage import open_deformations
+from lsid.tiles import stage as tiles_stage
 from lsid.tiles.build import ordinal
 
 logging.basicConfig(level=logging.WARNING)
 cfg = load_aoi(aoi, profile)
-run_dir = cfg.run_dir(run_root)
+layout = RunLayout.of(cfg, run_root)
 p = cfg.tiles
-# a user's area without a landslide inventory has nothing to label: no training set is made there
-labelled = bool(cfg.synthetic or p.inventory)
+labelled = cfg.labelled  # a user's area without a landslide inventory has nothing to label
 if labelled:
-    summary = build_tileset(cfg, run_dir, progress=False)
-    root = output_dir(run_dir)
-    first = root / summary["channels"][0]
-    tiles = pd.read_csv(first / "tiles.csv")
-    pixel_m = abs(open_netcdf(run_dir / "sbas" / f"{tracks(cfg)[0]}.nc", chunks=None).rio.transform().a)
+    summary = tiles_stage.run(cfg, layout)
+    root = layout.tiles_dir
+    first = layout.tileset(summary["channels"][0])
+    tiles = tiles_stage.tile_table(layout)
+    defos = open_deformations(layout, series=False)
+    pixel_m = abs(next(iter(defos.values())).rio.transform().a)
 else:
     display(Markdown(f"**No landslide inventory for `{cfg.name}`**, so no training dataset is made for this area; "
                      f"the detection chapters use detectors trained elsewhere. To make one, set `tiles.inventory` "
@@ -68,7 +72,8 @@ else:
 if labelled:
     display(Markdown(textwrap.dedent(f"""
     **Maps.** For each track: the mean LOS velocity map, and one map per acquisition date
-    {'' if p.date_step == 1 else f'(every {ordinal(p.date_step)} date) '}— the LOS velocity fitted to the displacement series
+    {'' if p.date_step == 1
+     else f'(every {ordinal(p.date_step)} date) '}— the LOS velocity fitted to the displacement series
     over a {p.window_days:g}-day window centred on that date (dates whose window does not fit inside the series are
     skipped: a half window doubles the atmospheric noise). Velocity, not cumulative displacement, because the
     detectors are later run on velocity maps (the whole-scene inventory), and one fixed colour range suits every
@@ -115,9 +120,10 @@ if labelled:
     display(table_splits(summary))
     overlap = random_split_overlap(tiles)
     display(Markdown(
-        f"Objects left out of the kept tiles' labels: {summary['objects_invisible_in_kept_tiles']} invisible in that map, "
-        f"{summary['objects_partial_in_kept_tiles']} mostly outside the tile, {summary['objects_too_small_in_kept_tiles']} "
-        f"too small.\n\n**The leak of a random split:** {overlap:.0%} of the random split's test images show ground "
+        f"Objects left out of the kept tiles' labels: {summary['objects_invisible_in_kept_tiles']} invisible in "
+        f"that map, {summary['objects_partial_in_kept_tiles']} mostly outside the tile, "
+        f"{summary['objects_too_small_in_kept_tiles']} too small.\n\n**The leak of a random split:** "
+        f"{overlap:.0%} of the random split's test images show ground "
         f"(same track and window) that is also in its training images, on another date or flipped; with spatial "
         f"blocks it is 0 % by construction."))
 
@@ -149,15 +155,9 @@ if labelled:
 
 # %% tags=["hide-input"]
 if labelled:
-    inv = None
-    if cfg.tiles.inventory or cfg.synthetic:
-        from lsid.tiles.labels import load_inventory
-
-        d0 = open_netcdf(run_dir / "sbas" / f"{tracks(cfg)[0]}.nc", chunks=None)
-        b = d0.rio.bounds()
-        inv = load_inventory(cfg.tiles.inventory or run_dir / "truth" / "landslides.geojson", d0.rio.crs, b)
-    for orbit in tracks(cfg):
-        d = open_netcdf(run_dir / "sbas" / f"{orbit}.nc", chunks=None)
+    d0 = next(iter(defos.values()))
+    inv = tiles_stage.labels(cfg, layout, d0.rio.crs, d0.rio.bounds())
+    for _orbit, d in defos.items():
         fig = fig_split_map(tiles, d, inv, synthetic=cfg.synthetic)
         plt.show()
 
@@ -171,5 +171,5 @@ if labelled:
 
 # %% tags=["hide-input"]
 if labelled:
-    display(Markdown("\n".join(f"- `{m}`: {json.loads((root / m / 'tileset.json').read_text())['image_format']}"
+    display(Markdown("\n".join(f"- `{m}`: {tiles_stage.tileset_meta(layout, m)['image_format']}"
                                for m in summary["channels"])))

@@ -37,71 +37,45 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from lsid.config import load_aoi
-from lsid.experiments import ensure_trained, find_run, run_folder, train_config
+from lsid.layout import RunLayout
+from lsid.models import REGISTRY
 from lsid.plots.detection import PRETTY, fig_losses, fig_val_map
+from lsid.training import stage, tables
 
 logging.basicConfig(level=logging.WARNING)
 cfg = load_aoi(aoi, profile)
-run_dir = cfg.run_dir(run_root)
-run, ablation = find_run(cfg, model, channels, split)
-tc = train_config(cfg, run, ablation)
-labelled = (run_dir / "tiles" / channels / "tileset.json").exists()
+layout = RunLayout.of(cfg, run_root)
+run, ablation = stage.find_run(cfg, model, channels, split)
+tc = stage.train_config(cfg, run, ablation)
 display(Markdown(f"## {PRETTY.get(model, model)} — {channels} tiles, {split} split"
                  + (" (ablation)" if ablation else "")))
-if not labelled:
+if not cfg.labelled:
     display(Markdown("**No TileSet for this area** (no landslide inventory), so nothing is trained here."))
 
 # %% tags=["hide-input"]
-if labelled:
-    import torch
-
-    from lsid.models import REGISTRY, build, count_parameters
-
-    m = build(model, 3, cfg.tiles.size)
-    rows = [{"part": "whole detector", "parameters (M)": round(count_parameters(m) / 1e6, 2)},
-            {"part": "backbone (+ neck, attention)", "parameters (M)": round(count_parameters(m.backbone) / 1e6, 2)},
-            {"part": "RPN", "parameters (M)": round(count_parameters(m.rpn) / 1e6, 3)},
-            {"part": "RoI heads (2 FC + predictor)", "parameters (M)": round(count_parameters(m.roi_heads) / 1e6, 2)}]
-    with torch.inference_mode():
-        feats = m.backbone.eval()(torch.zeros(1, 3, cfg.tiles.size, cfg.tiles.size))
-    levels = pd.DataFrame([{"level": k, "channels": v.shape[1], "size (px)": f"{v.shape[2]} × {v.shape[3]}",
-                            "stride": cfg.tiles.size // v.shape[2]} for k, v in feats.items()])
+if cfg.labelled:
+    parts, levels = tables.model_summary(model, 3, cfg.tiles.size)
     display(Markdown(f"{REGISTRY[model].description}. Feature maps the detection heads see for a "
                      f"{cfg.tiles.size} px tile, and the size of each part:"))
-    display(levels.set_index("level"))
-    display(pd.DataFrame(rows).set_index("part"))
-    del m
+    display(levels)
+    display(parts)
 
 # %% [markdown]
 # ## Training
 
 # %% tags=["hide-input"]
-if labelled:
-    budget = tc.time_budget_min
-    display(Markdown(
-        f"Schedule: SGD, lr {tc.lr}, momentum {tc.momentum}, weight decay {tc.weight_decay}, batch {tc.batch_size}, "
-        f"linear warm-up over {tc.warmup_iters} iterations, at most {tc.epochs} epochs, early stopping after "
-        f"{tc.patience} epochs without a better validation mAP"
-        + (f", and a time budget of {budget:g} min" if budget else "")
-        + (f"; lighter heads than torchvision's defaults ({', '.join(f'{k} {v}' for k, v in tc.extra.items())})"
-           if tc.extra else "") + ". From scratch: "
-        + ("ImageNet weights." if tc.pretrained else "no pretrained weights (GroupNorm backbone).")
-        + ("\n\n**This is the `cpu` profile: a deliberately small run on 2 CPU cores, far from convergence. Its "
-           "scores say what such a run gives, not what the architectures can do; the `paper` profile (GPU) runs the "
-           "paper's schedule.**" if cfg.profile == "cpu" else "")))
-    summary = ensure_trained(cfg, run_dir, run, ablation, progress=False)  # the console shows [lsid] lines
-    out = run_folder(run_dir, run)
-    hist = pd.read_csv(out / "history.csv")
-    epochs = pd.read_csv(out / "epochs.csv")
-    display(pd.DataFrame([{k: summary[k] for k in ("epochs", "iterations", "best_epoch", "best_val_map50",
-                                                     "selected_by", "stopped", "seconds", "device", "amp")}]).T
-            .rename(columns={0: "value"}))
+if cfg.labelled:
+    display(Markdown(tables.schedule_text(tc, cfg.profile)))
+    summary = stage.ensure_trained(cfg, layout, run, ablation, progress=False)  # the console shows [lsid] lines
+    hist = pd.read_csv(layout.model(run.key).history)
+    epochs = pd.read_csv(layout.model(run.key).epochs)
+    display(tables.summary_table(summary))
 
 # %% [markdown]
 # ## Losses and validation mAP (Figs. 11 and 12 for this model)
 
 # %% tags=["hide-input"]
-if labelled:
+if cfg.labelled:
     fig = fig_losses({model: hist}, synthetic=cfg.synthetic)
     plt.show()
     fig = fig_val_map({model: epochs}, {model: summary["best_epoch"]}, synthetic=cfg.synthetic)

@@ -31,29 +31,22 @@ run_root = "runs"  # outputs go to <run_root>/<name>/<profile>/
 import logging
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
 from lsid.config import load_aoi
-from lsid.experiments import all_runs, cached_detections, ensure_trained, run_folder, score_on_test
-from lsid.metrics import pr_curve
-from lsid.plots.detection import PAPER_MAP, PRETTY, fig_examples, fig_losses, fig_pr, fig_val_map
-from lsid.train import TileDataset
+from lsid.layout import RunLayout
+from lsid.plots.detection import fig_examples, fig_losses, fig_pr, fig_val_map
+from lsid.training import stage, tables
 
 logging.basicConfig(level=logging.WARNING)
 cfg = load_aoi(aoi, profile)
-run_dir = cfg.run_dir(run_root)
-labelled = (run_dir / "tiles" / "summary.json").exists()
-if not labelled:
+layout = RunLayout.of(cfg, run_root)
+if not cfg.labelled:
     display(Markdown("**No TileSet for this area** (no landslide inventory): there is nothing to evaluate here."))
 else:
-    results = {}
-    for run, ablation in all_runs(cfg):
-        summary = ensure_trained(cfg, run_dir, run, ablation, progress=False)  # done by the training stage
-        results[run.key] = {"run": run, "ablation": ablation, "summary": summary,
-                            "test": score_on_test(cfg, run_dir, run)}
-    main = [r for r, a in all_runs(cfg) if not a]
+    results = stage.run(cfg, layout)  # trained by the training stage; scored here on the test splits
+    main = tables.main_runs(cfg)
     if cfg.profile == "cpu":
         display(Markdown("**`cpu` profile: small runs on 2 CPU cores, far from convergence; read the numbers as what "
                          "such a run gives, not as the architectures' worth. The `paper` profile (GPU) runs the "
@@ -63,32 +56,21 @@ else:
 # ## Training curves (Figs. 11 and 12)
 
 # %% tags=["hide-input"]
-if labelled:
-    fig = fig_losses({r.model: pd.read_csv(run_folder(run_dir, r) / "history.csv") for r in main}, synthetic=cfg.synthetic)
+if cfg.labelled:
+    fig = fig_losses({r.model: pd.read_csv(layout.model(r.key).history) for r in main}, synthetic=cfg.synthetic)
     plt.show()
-    fig = fig_val_map({r.model: pd.read_csv(run_folder(run_dir, r) / "epochs.csv") for r in main},
-                      {r.model: results[r.key]["summary"]["best_epoch"] for r in main}, synthetic=cfg.synthetic)
+    fig = fig_val_map({r.model: pd.read_csv(layout.model(r.key).epochs) for r in main},
+                      {r.model: results[r.key]["best_epoch"] for r in main}, synthetic=cfg.synthetic)
     plt.show()
 
 # %% [markdown]
 # ## The paper's comparison
 
 # %% tags=["hide-input"]
-if labelled:
-    rows = []
-    for r in main:
-        t, s = results[r.key]["test"], results[r.key]["summary"]
-        rows.append({"model": PRETTY.get(r.model, r.model), "paper mAP@0.5": PAPER_MAP.get(r.model, np.nan),
-                     "lsid mAP@0.5 (VOC)": t["voc_ap50"], "COCO AP": t["coco_ap"], "AP50": t["coco_ap50"],
-                     "AP75": t["coco_ap75"], "precision": t["precision"], "recall": t["recall"], "F1": t["f1"],
-                     "epochs": s["epochs"], "minutes": round(s["seconds"] / 60, 1)})
-    display(pd.DataFrame(rows).set_index("model").round(3))
+if cfg.labelled:
+    display(tables.comparison_table(cfg, results))
     display(Markdown(f"### Table 2 analogue: counts on the test tiles at score ≥ {cfg.training.score_threshold}"))
-    conf = pd.DataFrame([{"model": PRETTY.get(r.model, r.model), **{k.upper(): results[r.key]["test"][k]
-                          for k in ("tp", "fp", "fn", "tn")}, "ground-truth boxes": results[r.key]["test"]["ground_truth_boxes"],
-                          "negative tiles": results[r.key]["test"]["negative_tiles"],
-                          "test tiles": results[r.key]["test"]["test_images"]} for r in main]).set_index("model")
-    display(conf)
+    display(tables.confusion_table(cfg, results))
     display(Markdown("TP: detections matching a true box (IoU ≥ 0.5); FP: the others; FN: true boxes missed; "
                      "TN: negative tiles (no landslide) with no detection."))
 
@@ -101,34 +83,20 @@ if labelled:
 # test tiles, which share ground with its training tiles).
 
 # %% tags=["hide-input"]
-if labelled:
-    rows = []
-    for res in results.values():
-        r, t, s = res["run"], res["test"], res["summary"]
-        rows.append({"model": PRETTY.get(r.model, r.model), "channels": r.channels, "split": r.split,
-                     "mAP@0.5 (VOC)": t["voc_ap50"], "COCO AP": t["coco_ap"], "AP50": t["coco_ap50"],
-                     "F1": t["f1"], "epochs": s["epochs"], "minutes": round(s["seconds"] / 60, 1),
-                     "role": "ablation" if res["ablation"] else "paper's comparison"})
-    table = pd.DataFrame(rows)
-    display(table.set_index(["model", "channels", "split"]).round(3))
-    sp = table[(table.model == PRETTY["crf_faster_rcnn"]) & (table.channels == "rendered")]
-    if {"spatial", "random"} <= set(sp.split):
-        a = float(sp[sp.split == "spatial"]["mAP@0.5 (VOC)"].iloc[0])
-        b = float(sp[sp.split == "random"]["mAP@0.5 (VOC)"].iloc[0])
-        display(Markdown(f"**Leak:** CRF-Faster R-CNN scores mAP {b:.3f} on a random split's test tiles and {a:.3f} "
-                         f"on held-out ground: a difference of {b - a:+.3f} that a tile-by-tile split would report as skill."))
+if cfg.labelled:
+    display(tables.ablation_table(cfg, results))
+    leak = tables.random_split_leak(cfg, results)
+    if leak:
+        display(Markdown(f"**Leak:** CRF-Faster R-CNN scores mAP {leak['random']:.3f} on a random split's test tiles "
+                         f"and {leak['spatial']:.3f} on held-out ground: a difference of {leak['difference']:+.3f} "
+                         f"that a tile-by-tile split would report as skill."))
 
 # %% [markdown]
 # ## Precision-recall on the test tiles
 
 # %% tags=["hide-input"]
-if labelled:
-    curves = {}
-    for r in main:
-        gt = TileDataset(run_dir / "tiles" / r.channels, "test", r.split).keep_originals().coco
-        rec, prec, _ = pr_curve(gt, cached_detections(run_dir, r))
-        curves[r.model] = (rec, prec)
-    fig = fig_pr(curves, synthetic=cfg.synthetic)
+if cfg.labelled:
+    fig = fig_pr(tables.pr_curves(layout, main), synthetic=cfg.synthetic)
     plt.show()
 
 # %% [markdown]
@@ -138,7 +106,8 @@ if labelled:
 # (yellow, with their scores).
 
 # %% tags=["hide-input"]
-if labelled:
-    fig = fig_examples(run_dir / "tiles" / main[0].channels, gt, {r.model: cached_detections(run_dir, r) for r in main},
+if cfg.labelled:
+    fig = fig_examples(layout.tileset(main[0].channels), tables.held_out_truth(layout, main[0]),
+                       {r.model: stage.cached_detections(layout, r) for r in main},
                        cfg.training.score_threshold, n=4, seed=cfg.seed, synthetic=cfg.synthetic)
     plt.show()

@@ -50,24 +50,31 @@ run_root = "runs"  # outputs go to <run_root>/<name>/<profile>/
 import logging
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
 from lsid.config import load_aoi
-from lsid.inventory.checks import rejection_table
-from lsid.inventory.stage import run_inventory
-from lsid.inventory.validate import recall_by_class
+from lsid.inventory import stage as inventory
+from lsid.inventory import tables
+from lsid.layout import RunLayout
 from lsid.plots.detection import PRETTY
-from lsid.plots.inventory import (fig_inventory_map, fig_inventory_panel, fig_recall_by_class, fig_scene_boxes,
-                                  table_box_counts, table_decomposition, table_inventories)
+from lsid.plots.inventory import (
+    fig_inventory_map,
+    fig_inventory_panel,
+    fig_recall_by_class,
+    fig_scene_boxes,
+    table_box_counts,
+    table_decomposition,
+    table_inventories,
+)
 from lsid.plots.study_area import hillshade
 
 logging.basicConfig(level=logging.WARNING)
 cfg = load_aoi(aoi, profile)
-run_dir = cfg.run_dir(run_root)
-res = run_inventory(cfg, run_dir, progress=False)
-defos, summary = res["defos"], res["summary"]
+layout = RunLayout.of(cfg, run_root)
+inventory.run(cfg, layout)  # done by `lsid run` already: read back
+res = inventory.load(layout)
+defos, summary = inventory.load_deformations(layout), res["summary"]
 first = next(iter(defos.values()))
 hs = hillshade(first.dem.values, abs(first.rio.transform().a)) if "dem" in first else None
 has_model = "model" in res
@@ -102,20 +109,13 @@ else:
 sources = {"ADA baseline": res["ada"]}
 if has_model:
     sources = {name: res["model"], **sources}
-rows = []
-for label, r in sources.items():
-    for o, g in r["objects"].items():
-        rej = rejection_table(g).set_index("check")["rejected"] if len(g) else pd.Series(dtype=int)
-        rows.append({"source": label, "orbit": o, "objects": len(g),
-                     "pass the checks": int(g["passes"].astype(bool).sum()) if len(g) else 0,
-                     **{f"rejected: {k}": int(v) for k, v in rej.items()}})
-display(pd.DataFrame(rows).set_index(["source", "orbit"]))
+display(tables.check_table(sources))
 p = cfg.inventory
 display(Markdown(
     f"Checks: area ≥ {p.min_area_m2} m², mean slope ≥ {p.min_slope_deg}°, relief ≥ {p.min_relief_m} m, "
     f"coherence ≥ {p.min_coherence}, LOS sensitivity ≥ {p.min_los_sensitivity}, |rate| ≥ {p.min_velocity_mm_yr} mm/yr "
     f"(95th percentile against the ring around the object). ADA: |v − background| > {p.ada_k_sigma} σ, "
-    + ", ".join(f"{o}: σ = {t['sigma_mm_yr']:.1f} mm/yr" for o, t in res["ada_thresholds"].items())
+    + ", ".join(f"{o}: σ = {t['sigma_mm_yr']:.1f} mm/yr" for o, t in summary["ada"]["thresholds"].items())
     + f", areas of ≥ {p.ada_min_pixels} px."))
 
 # %% [markdown]
@@ -129,17 +129,8 @@ display(Markdown(
 display(table_inventories({label: r["summary"] for label, r in sources.items()}).set_index("source").round(3))
 ref_name = res["ada"]["summary"]["reference"]
 display(Markdown(f"Reference: {ref_name}; tolerance {cfg.inventory.validation_tolerance_m:g} m."))
-if has_model and "validation" in res["model"]["summary"] and "validation" in res["ada"]["summary"]:
-    a, b = res["model"]["summary"]["validation"], res["ada"]["summary"]["validation"]
-    if np.isfinite(a["f1"]) and np.isfinite(b["f1"]):
-        verdict = "beats" if a["f1"] > b["f1"] else "does not beat"
-        display(Markdown(f"**{name} {verdict} the ADA baseline** on this run: F1 {a['f1']:.2f} against {b['f1']:.2f} "
-                         f"(confirmed share {a['precision']:.2f} vs {b['precision']:.2f}, recall {a['recall']:.2f} vs "
-                         f"{b['recall']:.2f})."))
-    else:
-        display(Markdown(f"**{name} does not beat the ADA baseline** on this run: it gives "
-                         f"{a['n_potential']} potential landslides (recall {a['recall']:.2f}) against ADA's "
-                         f"{b['n_potential']} (recall {b['recall']:.2f}, confirmed share {b['precision']:.2f})."))
+if has_model and (v := tables.verdict(name, res["model"]["summary"], res["ada"]["summary"])):
+    display(Markdown(v))
 for label, r in sources.items():
     n = r["summary"].get("false_alarms_on_distractors")
     if n is not None:
@@ -185,27 +176,11 @@ display(t.set_index("id") if len(t) else Markdown("No potential landslide is see
 
 # %% tags=["hide-input"]
 if cfg.synthetic:
-    area_bins, area_labels = [0, 1e4, 5e4, 2e5, 1e6, np.inf], ["< 1 ha", "1-5 ha", "5-20 ha", "20-100 ha", "> 100 ha"]
-    rate_bins, rate_labels = [0, 10, 20, 50, np.inf], ["< 10", "10-20", "20-50", "> 50 mm/yr"]
-    tables = {"by area": [], "by mean downslope rate": []}
-    for label, r in sources.items():
-        if r["reference"] is None:
-            continue
-        for key, col, bins, labels in (("by area", "area_m2", area_bins, area_labels),
-                                       ("by mean downslope rate", "rate_mm_yr", rate_bins, rate_labels)):
-            tb = recall_by_class(r["reference"], col, bins, labels).rename(columns={col: "class"})
-            tables[key].append(tb.assign(source=label))
-    tables = {k: pd.concat(v, ignore_index=True) for k, v in tables.items() if v}
-    if tables:
-        fig = fig_recall_by_class(tables, synthetic=True)
+    by_class = tables.recall_tables(sources)
+    if by_class:
+        fig = fig_recall_by_class(by_class, synthetic=True)
         plt.show()
-        ref = sources[next(iter(sources))]["reference"]
-        vis = ref["visible_ascending"].astype(bool) | ref["visible_descending"].astype(bool)
-        rows = [{"source": lab, "reference landslides": len(r["reference"]), "visible in an orbit": int(vis.sum()),
-                 "recall (all)": r["reference"]["detected"].mean(),
-                 "recall (visible ones)": r["reference"].loc[vis.to_numpy(), "detected"].mean()}
-                for lab, r in sources.items() if r["reference"] is not None]
-        display(pd.DataFrame(rows).set_index("source").round(3))
+        display(tables.visibility_recall(sources))
         display(Markdown("*Visible*: the synthetic truth's flag for a landslide whose LOS rate in that orbit reaches "
                          "the labelling floor; the others cannot be seen in the velocity maps at all."))
 
@@ -215,8 +190,9 @@ if cfg.synthetic:
 # Written to the run folder's `inventory/` (open the KML in Google Earth, the GeoPackage in QGIS):
 
 # %% tags=["hide-input"]
-files = sorted((run_dir / "inventory").glob("*inventory.*"))
-display(pd.DataFrame({"file": [f.name for f in files], "size (kB)": [round(f.stat().st_size / 1024, 1) for f in files]}))
+files = sorted(layout.inventory_dir.glob("*inventory.*"))
+display(pd.DataFrame({"file": [f.name for f in files],
+                     "size (kB)": [round(f.stat().st_size / 1024, 1) for f in files]}))
 cols = [c for c in ["id", "seen_in", "area_m2", "v_p95_asc", "v_p95_desc", "v_up", "v_east", "slope_deg", "confirmed",
                     "matches"] if c in main["inventory"]]
 display(pd.DataFrame(main["inventory"][cols]).set_index("id").round(1) if len(main["inventory"]) else
@@ -231,8 +207,8 @@ display(pd.DataFrame(main["inventory"][cols]).set_index("id").round(1) if len(ma
 # tool: click any pixel to see its displacement series.
 
 # %% tags=["hide-input"]
-from lsid.io.netcdf import open_netcdf
 from lsid.plots import interactive
+from lsid.sbas.stage import open_deformations
 
 display(interactive.static_setup())  # BokehJS, inline: the page needs no network
 inv_main = main["inventory"]
@@ -244,6 +220,7 @@ interactive.show(overlay.opts(title=f"{orbit0}: LOS velocity and the potential l
                               width=620, height=720))
 
 # %% tags=["hide-input"]
-series_defos = {o: open_netcdf(run_dir / "sbas" / f"{o}.nc", chunks=None, what="Deformation") for o in defos}
+series_defos = open_deformations(layout)
 viewer = interactive.series_viewer(series_defos, inv_main) if len(inv_main) else None
-interactive.show(viewer) if viewer is not None else Markdown("No potential landslide (or no displacement series) to show.")
+(interactive.show(viewer) if viewer is not None
+ else Markdown("No potential landslide (or no displacement series) to show."))

@@ -31,30 +31,23 @@ pick = "fastest"  # fastest | largest
 # %% tags=["hide-input"]
 import logging
 
-import geopandas as gpd
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
 from lsid.config import load_aoi
+from lsid.inventory import case_study
+from lsid.inventory.case_study import pick_case, point_series, profile_line, sample_profile, series_points
 from lsid.inventory.objects import SceneLayers
-from lsid.io.netcdf import open_netcdf
-from lsid.plots.inventory import (fig_case_map, fig_case_profile, fig_case_series, pick_case, point_series,
-                                  profile_line, sample_profile, series_points)
+from lsid.layout import RunLayout
+from lsid.plots.inventory import fig_case_map, fig_case_profile, fig_case_series
+from lsid.sbas.stage import open_deformations
 
 logging.basicConfig(level=logging.WARNING)
 cfg = load_aoi(aoi, profile)
-run_dir = cfg.run_dir(run_root)
-inv_dir = run_dir / "inventory"
-source = None
-for stem, label in (("inventory", cfg.inventory.model), ("ada_inventory", "ADA baseline")):
-    f = inv_dir / f"{stem}.gpkg"
-    if f.exists() and len(gpd.read_file(f)):
-        inv, source = gpd.read_file(f), label
-        break
-defos = {o: open_netcdf(run_dir / "sbas" / f"{o}.nc", chunks=None, what="Deformation")
-         for o in ("ascending", "descending") if (run_dir / "sbas" / f"{o}.nc").exists()}
+layout = RunLayout.of(cfg, run_root)
+inv, source = case_study.choose_inventory(layout, cfg.inventory.model)
+defos = open_deformations(layout)
 case = pick_case(inv, pick) if source else None
 if case is None:
     display(Markdown("**The inventory is empty**: there is no landslide to study on this run."))
@@ -92,17 +85,7 @@ if case is not None:
     if series:
         fig = fig_case_series(series, synthetic=cfg.synthetic)
         plt.show()
-        rows = []
-        for o, pts in series.items():
-            for name, (t, y) in pts.items():
-                tt = pd.to_datetime(t)
-                wet = tt.month.isin(range(5, 11))
-                rate = np.diff(y) / np.maximum(np.diff(tt.values).astype("timedelta64[D]").astype(float), 1) * 365.25
-                mid_wet = wet[1:]
-                rows.append({"orbit": o, "point": name, "total (mm)": y[-1] - y[0],
-                             "rate in wet season (mm/yr)": np.nanmean(rate[mid_wet]) if mid_wet.any() else np.nan,
-                             "rate in dry season (mm/yr)": np.nanmean(rate[~mid_wet]) if (~mid_wet).any() else np.nan})
-        display(pd.DataFrame(rows).set_index(["orbit", "point"]).round(1))
+        display(case_study.seasonal_rates(series))
     else:
         display(Markdown("The Deformation has no displacement series (a velocity map was given): no time series."))
 
@@ -117,18 +100,9 @@ if case is not None:
     profiles = {}
     for o, d in defos.items():
         dist, v = sample_profile(d, *line, "velocity")
-        profiles[o] = (dist, v - np.nanmedian(d.velocity.values[d.valid.values]))
+        profiles[o] = (dist, case_study.against_scene_median(v, d))
     first = next(iter(defos.values()))
     elev = sample_profile(first, *line, "dem") if "dem" in first else None
-    from shapely.geometry import LineString
-
-    ab = LineString(list(zip(*line)))
-    part = ab.intersection(case.geometry)
-    inside = None
-    if not part.is_empty:
-        from shapely.geometry import Point
-
-        ds_ = [ab.project(Point(c)) for g in getattr(part, "geoms", [part]) for c in g.coords]
-        inside = (min(ds_), max(ds_))
+    inside = case_study.span_inside(line, case.geometry)
     fig = fig_case_profile(profiles, elev, inside, synthetic=cfg.synthetic)
     plt.show()

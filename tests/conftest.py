@@ -1,11 +1,11 @@
+"""Session fixtures (a smoke-profile area through the stages). Shared constants and helpers live in
+tests/helpers.py."""
+
 import os
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-AOI = ROOT / "data" / "aoi" / "ahai-synthetic.yaml"
-REALDATA = ROOT.parent / "shared" / "realdata"
+from tests.helpers import AOI
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
@@ -37,17 +37,18 @@ def smoke_run(smoke_aoi, tmp_path_factory):
 @pytest.fixture(scope="session")
 def smoke_sbas(smoke_aoi, smoke_run):
     """The smoke area with both tracks inverted (runs/<...>/sbas)."""
-    from lsid.sbas.stage import run_track
+    from lsid.layout import RunLayout
+    from lsid.sbas import stage
 
-    for orbit in ("ascending", "descending"):
-        run_track(smoke_aoi, orbit, smoke_run)
+    stage.run(smoke_aoi, RunLayout(smoke_run))
     return smoke_run
 
 
 @pytest.fixture(scope="session")
 def smoke_tiles(smoke_aoi, smoke_sbas):
     """(summary, tiles folder) of the smoke area's TileSet."""
-    from lsid.tiles import build_tileset, output_dir
+    from lsid.layout import RunLayout
+    from lsid.tiles import stage
 
-    summary = build_tileset(smoke_aoi, smoke_sbas)
-    return summary, output_dir(smoke_sbas)
+    layout = RunLayout(smoke_sbas)
+    return stage.run(smoke_aoi, layout), layout.tiles_dir

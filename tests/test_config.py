@@ -3,9 +3,10 @@ import datetime as dt
 import pytest
 import yaml
 
-from lsid.config import PROFILES, load_aoi
+from lsid import paper
+from lsid.config import PROFILES, TilesConfig, TrainingConfig, load_aoi
 from lsid.errors import ConfigError
-from tests.conftest import AOI
+from tests.helpers import AOI
 
 
 def _write(tmp_path, data):
@@ -29,9 +30,28 @@ def test_builtin_aoi_loads_at_every_profile(profile):
 
 def test_paper_profile_has_paper_sizes():
     aoi = load_aoi(AOI, "paper")
-    assert aoi.synth.grid.shape == (3565, 2285)
-    assert aoi.synth.acquisitions.ascending.n_dates == 88
-    assert aoi.synth.acquisitions.descending.n_dates == 160
+    assert aoi.synth.grid.shape == (3565, 2285) == paper.SCENE_SHAPE
+    assert aoi.synth.acquisitions.ascending.n_dates == 88 == paper.IMAGES["ascending"]
+    assert aoi.synth.acquisitions.descending.n_dates == 160 == paper.IMAGES["descending"]
+    assert aoi.synth.acquisitions.descending.repeat_days == 6 == paper.DESCENDING_REPEAT_DAYS
+    assert aoi.sbas.max_pairs == {"ascending": 216, "descending": 238} == paper.PAIRS_KEPT
+
+
+def test_defaults_are_the_papers():
+    t = load_aoi(AOI, "paper").training
+    assert (t.lr, t.batch_size, t.epochs, t.patience) == (0.0025, 5, 300, 10) \
+        == (paper.LR, paper.BATCH_SIZE, paper.EPOCHS, paper.PATIENCE)
+    tiles = TilesConfig()
+    assert (tiles.size, tiles.augment_factor) == (512, 3) == (paper.TILE_SIZE_PX, paper.AUGMENT_FACTOR)
+    assert "(the paper: 0.0025)" in TrainingConfig.model_fields["lr"].description
+
+
+def test_paper_numbers_are_registered_once():
+    names = [k for k, v in vars(paper).items() if k.isupper() and k not in ("NUMBERS", "PRETTY", "CITATION")]
+    assert sorted(names) == sorted(paper.NUMBERS)
+    for name, number in paper.NUMBERS.items():
+        assert getattr(paper, name) is number.value and number.section.startswith("§") and number.what
+    assert paper.pair(paper.PAIRS_KEPT) == "216 / 238"
 
 
 def test_profile_section_of_file_overrides_builtin(tmp_path):

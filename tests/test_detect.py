@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from lsid.detect.scene import Drawing, detect_scene, merge_boxes, window_origins
 from lsid.errors import InputDataError
-from test_inventory import PIX, X0, Y0, deformation
+from tests.helpers import PIX, X0, Y0, deformation
 
 
 class ThresholdDetector(torch.nn.Module):
@@ -26,7 +26,8 @@ class ThresholdDetector(torch.nn.Module):
             strong = x[0].abs() > 0.5 if x.shape[0] == 3 and self.physical else x.min(0).values < 0.5
             ys, xs = torch.nonzero(strong, as_tuple=True)
             if len(ys) == 0:
-                out.append({"boxes": torch.zeros((0, 4)), "scores": torch.zeros(0), "labels": torch.zeros(0, dtype=torch.long)})
+                out.append({"boxes": torch.zeros((0, 4)), "scores": torch.zeros(0),
+                            "labels": torch.zeros(0, dtype=torch.long)})
                 continue
             b = torch.tensor([[xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]], dtype=torch.float32)
             out.append({"boxes": b, "scores": torch.tensor([0.9]), "labels": torch.ones(1, dtype=torch.long)})
@@ -135,7 +136,7 @@ def test_scene_detection_on_a_real_map_is_georeferenced(channels):
 
     from lsid.io.crs import to_working_crs
     from lsid.io.licsbas import open_licsbas
-    from tests.conftest import REALDATA
+    from tests.helpers import REALDATA
 
     folder = REALDATA / "licsbas_campi_flegrei" / "TS_GEOCml1clip"
     if not folder.is_dir():

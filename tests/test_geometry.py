@@ -3,8 +3,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lsid.geometry import (downslope_unit_vector, layover_shadow, local_incidence_deg, los_unit_vector,
-                           project_to_los, slope_aspect)
+from lsid.geometry import (
+    downslope_unit_vector,
+    layover_shadow,
+    local_incidence_deg,
+    los_unit_vector,
+    project_to_los,
+    slope_aspect,
+)
 
 
 def test_los_vectors_by_hand():

@@ -7,7 +7,7 @@ import xarray as xr
 
 from lsid.inventory.fusion import fuse_orbits
 from lsid.inventory.objects import merge_boxes_to_objects
-from test_inventory import boxes, deformation
+from tests.helpers import boxes, deformation
 
 pytest.importorskip("holoviews")
 

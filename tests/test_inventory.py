@@ -3,8 +3,6 @@
 import geopandas as gpd
 import numpy as np
 import pytest
-import xarray as xr
-from affine import Affine
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Point, box
@@ -18,46 +16,7 @@ from lsid.inventory.export import write_inventory
 from lsid.inventory.fusion import fuse_orbits
 from lsid.inventory.objects import SceneLayers, merge_boxes_to_objects, terrain_stats, velocity_stats
 from lsid.inventory.validate import explain_false_alarms, recall_by_class, validate
-
-CRS = "EPSG:32647"
-PIX = 30.0
-X0, Y0 = 600000.0, 3050000.0
-HEADINGS = {"ascending": (42.5, -10.0), "descending": (39.9, -170.0)}
-
-
-def deformation(orbit="ascending", shape=(120, 100), dem=None, seed=0, motion=None, ramp=0.0, noise=1.0):
-    """A tiny Deformation: noise (mm/yr), an optional east-west ramp, and ``motion`` = list of
-    ((r0, r1, c0, c1), (east, north, up) mm/yr) blocks projected into this orbit's LOS."""
-    rng = np.random.default_rng(seed)
-    inc, head = HEADINGS[orbit]
-    v = rng.normal(0, noise, shape).astype(np.float32) + ramp * np.linspace(-1, 1, shape[1])[None, :]
-    for (r0, r1, c0, c1), enu in motion or []:
-        v[r0:r1, c0:c1] += project_to_los(*enu, inc, head)
-    y = Y0 - PIX * (np.arange(shape[0]) + 0.5)
-    x = X0 + PIX * (np.arange(shape[1]) + 0.5)
-    ds = xr.Dataset({"velocity": (("y", "x"), v), "valid": (("y", "x"), np.ones(shape, bool)),
-                     "temporal_coherence": (("y", "x"), np.full(shape, 0.9, np.float32)),
-                     "incidence": (("y", "x"), np.full(shape, inc, np.float32))},
-                    coords={"y": y, "x": x}, attrs={"orbit": orbit, "incidence_angle": inc, "heading": head})
-    if dem is not None:
-        ds["dem"] = (("y", "x"), dem.astype(np.float32))
-    ds.rio.write_crs(CRS, inplace=True)
-    ds.rio.write_transform(Affine(PIX, 0, X0, 0, -PIX, Y0), inplace=True)
-    return ds
-
-
-def slope_dem(shape=(120, 100), slope_deg=25.0, aspect="east"):
-    """A plane falling towards the east (aspect 90) with the given slope; flat where slope is 0."""
-    cols = np.arange(shape[1]) * PIX
-    z = 3000 - np.tan(np.deg2rad(slope_deg)) * cols
-    return np.broadcast_to(z, shape).copy()
-
-
-def boxes(orbit, rects, scores=None, model="m"):
-    """Detections in scene pixel rectangles (r0, r1, c0, c1)."""
-    geoms = [box(X0 + c0 * PIX, Y0 - r1 * PIX, X0 + c1 * PIX, Y0 - r0 * PIX) for r0, r1, c0, c1 in rects]
-    return gpd.GeoDataFrame({"orbit": orbit, "model": model, "score": scores or [0.9] * len(rects)},
-                            geometry=geoms, crs=CRS)
+from tests.helpers import CRS, HEADINGS, PIX, X0, Y0, boxes, deformation, slope_dem  # noqa: F401
 
 
 @settings(max_examples=40, deadline=None)
@@ -85,7 +44,8 @@ def test_downslope_projection_inverts_the_los_projection(speed, slope, aspect):
 
 
 def test_boxes_merge_into_objects_and_gap():
-    det = boxes("ascending", [(10, 20, 10, 20), (15, 25, 15, 25), (40, 50, 40, 50), (40, 50, 52, 60)], [0.6, 0.9, 0.7, 0.8])
+    det = boxes("ascending", [(10, 20, 10, 20), (15, 25, 15, 25), (40, 50, 40, 50), (40, 50, 52, 60)],
+                [0.6, 0.9, 0.7, 0.8])
     objs = merge_boxes_to_objects(det)
     assert sorted(objs["n_boxes"]) == [1, 1, 2]
     assert objs.loc[objs["n_boxes"] == 2, "score"].item() == 0.9
@@ -184,7 +144,8 @@ def test_validation_counts():
     pot = gpd.GeoDataFrame({"id": ["H1", "H2", "H3"]},
                            geometry=[box(0, 0, 100, 100), box(1000, 0, 1100, 100), box(5000, 0, 5100, 100)], crs=CRS)
     ref = gpd.GeoDataFrame({"id": ["A", "B", "C", "D"], "area_m2": [1e4, 1e4, 1e6, 1e6]},
-                           geometry=[box(50, 50, 150, 150), Point(1150, 50), Point(3000, 0), box(9000, 0, 9100, 10)], crs=CRS)
+                           geometry=[box(50, 50, 150, 150), Point(1150, 50), Point(3000, 0), box(9000, 0, 9100, 10)],
+                           crs=CRS)
     p, r, s = validate(pot, ref, tolerance_m=100)
     assert p["confirmed"].tolist() == [True, True, False]
     assert r["detected"].tolist() == [True, True, False, False]
@@ -245,7 +206,8 @@ def test_stage_errors_name_the_missing_input(tmp_path, smoke_aoi):
     bad = tmp_path / "inv.gpkg"  # (a GeoJSON without CRS reads as WGS 84, its standard)
     with pytest.warns(UserWarning, match="crs"):
         gpd.GeoDataFrame({"id": [1]}, geometry=[Point(0, 0)]).to_file(bad)  # no CRS
-    cfg = smoke_aoi.model_copy(update={"inventory": smoke_aoi.inventory.model_copy(update={"validation_inventory": str(bad)})})
+    cfg = smoke_aoi.model_copy(
+        update={"inventory": smoke_aoi.inventory.model_copy(update={"validation_inventory": str(bad)})})
     with pytest.raises(InputDataError, match="no CRS"):
         reference_inventory(cfg, tmp_path, CRS)
 
@@ -271,7 +233,8 @@ def test_a_reference_inventory_in_another_crs_is_reprojected(tmp_path, smoke_aoi
     pts = gpd.GeoDataFrame({"name": ["slide"]}, geometry=[Point(X0 + 150, Y0 - 150)], crs=CRS).to_crs("EPSG:4326")
     f = tmp_path / "historical.geojson"
     pts.to_file(f)
-    cfg = smoke_aoi.model_copy(update={"inventory": smoke_aoi.inventory.model_copy(update={"validation_inventory": str(f)})})
+    cfg = smoke_aoi.model_copy(
+        update={"inventory": smoke_aoi.inventory.model_copy(update={"validation_inventory": str(f)})})
     ref, name = reference_inventory(cfg, tmp_path, CRS)
     assert ref.crs.to_epsg() == 32647 and name == str(f) and ref["id"].tolist() == ["1"]
     assert ref.geometry.iloc[0].distance(Point(X0 + 150, Y0 - 150)) < 0.01

@@ -15,7 +15,7 @@ import xarray as xr
 
 from lsid.errors import InputDataError, OutputError
 from lsid.io import atomic_path, check_stack, ensure_writable_dir, open_netcdf, open_stack, write_netcdf
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 
 def _dataset(n=4, fail_at=None):
@@ -102,7 +102,8 @@ def test_corrupt_netcdf_is_a_clear_error(tmp_path):
 
 def test_stack_contract_violations_are_listed(smoke_run):
     ds = open_stack(smoke_run / "stacks" / "ascending.nc")
-    broken = ds.drop_vars("unwrapped_phase").drop_attrs() if hasattr(ds, "drop_attrs") else ds.drop_vars("unwrapped_phase")
+    broken = (ds.drop_vars("unwrapped_phase").drop_attrs() if hasattr(ds, "drop_attrs")
+              else ds.drop_vars("unwrapped_phase"))
     broken.attrs = {}
     with pytest.raises(InputDataError) as e:
         check_stack(broken, "x.nc")

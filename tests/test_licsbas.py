@@ -11,7 +11,7 @@ from pyproj import Transformer
 from lsid.errors import InputDataError
 from lsid.io.crs import pixel_size_m, to_working_crs, working_crs
 from lsid.io.licsbas import open_licsbas, read_grid
-from tests.conftest import REALDATA
+from tests.helpers import REALDATA
 
 LINES, WIDTH = 12, 16
 CORNER_LAT, CORNER_LON, POST = 40.9, 14.0, 0.001
@@ -77,8 +77,10 @@ def test_folder_with_series_mask_and_vectors(tmp_path):
     assert d.rio.crs.to_epsg() == 4326
     assert not d.valid.values[0].any() and d.valid.values[1:].all()  # LiCSBAS's mask
     assert float(d.velocity.max()) == pytest.approx(28.0, abs=1e-4)
-    assert d.velocity.sel(y=CORNER_LAT - 6 * POST, x=CORNER_LON + 8 * POST, method="nearest") == pytest.approx(28.0, abs=1e-4)
-    assert d.sizes["time"] == 4 and str(d.time.values[0])[:10] == "2020-01-01" and d.attrs["reference_date"] == "2020-01-01"
+    assert d.velocity.sel(y=CORNER_LAT - 6 * POST, x=CORNER_LON + 8 * POST, method="nearest") \
+        == pytest.approx(28.0, abs=1e-4)
+    assert d.sizes["time"] == 4 and str(d.time.values[0])[:10] == "2020-01-01" \
+        and d.attrs["reference_date"] == "2020-01-01"
     last = d.displacement.isel(time=-1).values  # mm after 36 days of the bump's rate
     assert np.abs(last[1:] - 36 / 365.25 * d.velocity.values[1:]).max() < 1e-4
     x, y = read_grid(ts)[2] * (3.5, 5.5)  # centre of the reference window 3:4/5:6
@@ -131,7 +133,8 @@ def _geographic(shape=(60, 80), step=0.001, lat0=40.9, lon0=14.0):
     t = Affine(step, 0, lon0, 0, -step, lat0)
     ds = xr.Dataset({"velocity": (("y", "x"), np.where(valid, v, np.nan)), "valid": (("y", "x"), valid),
                      "n_pairs": (("y", "x"), np.full(shape, 7, np.int16))},
-                    coords={"y": lat0 - step * (np.arange(shape[0]) + 0.5), "x": lon0 + step * (np.arange(shape[1]) + 0.5)},
+                    coords={"y": lat0 - step * (np.arange(shape[0]) + 0.5),
+                            "x": lon0 + step * (np.arange(shape[1]) + 0.5)},
                     attrs={"orbit": "descending", "reference_x": lon0 + 0.01, "reference_y": lat0 - 0.01})
     return ds.rio.write_crs("EPSG:4326").rio.write_transform(t)
 
@@ -188,15 +191,17 @@ def test_sbas_stage_takes_a_licsbas_folder_with_its_series(tmp_path):
     included, without inverting anything."""
     from lsid.config import load_aoi
     from lsid.io import open_netcdf
-    from lsid.sbas.stage import output_paths, run_track
+    from lsid.layout import RunLayout
+    from lsid.sbas.stage import run_track
 
     ts = _licsbas(tmp_path / "data")
     aoi = tmp_path / "area.yaml"
-    aoi.write_text(f"name: tiny\ntitle: tiny\nsynthetic: false\ninputs:\n  descending: {{format: licsbas, path: {ts}}}\n")
+    aoi.write_text("name: tiny\ntitle: tiny\nsynthetic: false\ninputs:\n"
+                   f"  descending: {{format: licsbas, path: {ts}}}\n")
     cfg = load_aoi(aoi, "smoke")
     summary = run_track(cfg, "descending", tmp_path / "run")
     assert summary["crs"] == "EPSG:32633" and summary["pairs_total"] == 0 and summary["dates"] == 4
-    d = open_netcdf(output_paths(tmp_path / "run", "descending")["deformation"], chunks=None)
+    d = open_netcdf(RunLayout(tmp_path / "run").deformation("descending"), chunks=None)
     assert d.rio.crs.to_epsg() == 32633 and d.displacement.dims == ("time", "y", "x")
     assert d.attrs["reference_date"] == "2020-01-01" and d.attrs["method"] == "LiCSBAS (vel.mskd)"
     # the series still ends at 36 days of each pixel's rate
@@ -213,7 +218,8 @@ def test_both_tracks_share_one_working_crs(tmp_path):
     from lsid.config import load_aoi
     from lsid.inventory import build_inventory
     from lsid.io import open_netcdf
-    from lsid.sbas.stage import output_paths, run_track
+    from lsid.layout import RunLayout
+    from lsid.sbas.stage import run_track
 
     asc = to_working_crs(_geographic(), "EPSG:3857", resolution_m=100)
     desc = _geographic()
@@ -227,7 +233,7 @@ def test_both_tracks_share_one_working_crs(tmp_path):
     run = tmp_path / "run"
     for orbit in ("ascending", "descending"):
         run_track(cfg, orbit, run)
-    defos = {o: open_netcdf(output_paths(run, o)["deformation"], chunks=None) for o in ("ascending", "descending")}
+    defos = {o: open_netcdf(RunLayout(run).deformation(o), chunks=None) for o in ("ascending", "descending")}
     assert {d.rio.crs.to_epsg() for d in defos.values()} == {3857}  # its own UTM zone would be 32633
     with rasterio.open(tmp_path / "desc.tif") as src:
         assert src.crs.to_epsg() == 4326

@@ -90,7 +90,8 @@ def test_bad_mintpy_results(tmp_path):
     with pytest.raises(InputDataError, match="give orbit"):
         open_mintpy_results(tmp_path / "v.h5")
     assert open_mintpy_results(tmp_path / "v.h5", orbit="descending").attrs["orbit"] == "descending"
-    with pytest.raises(InputDataError, match="the file is ascending .* given as descending; put it under inputs.ascending"):
+    with pytest.raises(InputDataError,
+                       match="the file is ascending .* given as descending; put it under inputs.ascending"):
         open_mintpy_results(_mintpy(tmp_path / "m2"), orbit="descending")
     _write(tmp_path / "u.h5", {"velocity": np.zeros((NY, NX), np.float32)}, {**ATTRS, "UNIT": "furlong/fortnight"})
     with pytest.raises(InputDataError, match="UNIT"):

@@ -1,4 +1,4 @@
-"""Detectors (lsid.models): CBAM, the registry's four models, RoI pooling, pretrained weights."""
+"""Detectors (lsid.models): CBAM, the registry's four models, RoI pooling, pretrained weights, the summary tables."""
 
 import pytest
 import torch
@@ -93,3 +93,19 @@ def test_more_channels_and_unknown_names(tmp_path, monkeypatch):
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
     with pytest.raises(WeightsMissing, match=r"resnet50-.*not in the local torch cache"):
         build("crf_faster_rcnn", pretrained=True)
+
+
+def test_model_summary_tables():
+    """The parts and feature-level tables of the training chapter (lsid.training.tables.model_summary)."""
+    from lsid.training.tables import model_summary
+
+    parts, levels = model_summary("faster_rcnn_vgg16", 3, 64)
+    assert parts.index.name == "part" and list(parts.columns) == ["parameters (M)"]
+    assert list(parts.index) == ["whole detector", "backbone (+ neck, attention)", "RPN",
+                                 "RoI heads (2 FC + predictor)"]
+    m = build("faster_rcnn_vgg16", 3, 64)
+    assert parts.loc["whole detector", "parameters (M)"] == round(count_parameters(m) / 1e6, 2)
+    assert levels.index.name == "level" and list(levels.columns) == ["channels", "size (px)", "stride"]
+    assert levels.loc["0"].tolist() == [512, "4 × 4", 16]
+    _, crf = model_summary("crf_faster_rcnn", 3, 64)
+    assert list(crf.index) == ["0", "1", "2", "3", "pool"] and list(crf.stride) == [4, 8, 16, 32, 64]

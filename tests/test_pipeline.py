@@ -10,7 +10,7 @@ import geopandas as gpd
 import pytest
 
 from lsid.cli import main
-from tests.conftest import AOI, REALDATA, ROOT
+from tests.helpers import AOI, REALDATA, ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -33,7 +33,8 @@ def test_smoke_run_builds_book(smoke_book):
     run_dir, console = smoke_book
     nb = json.loads((run_dir / "notebooks" / "00_study_area.ipynb").read_text())
     assert nb["metadata"]["papermill"]["parameters"]["profile"] == "smoke"
-    errors = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    errors = [o for c in nb["cells"] if c["cell_type"] == "code"
+              for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
     html = run_dir / "book" / "_build" / "html"
     page = (html / "book" / "_executed" / "00_study_area.html").read_text()
@@ -65,7 +66,8 @@ def test_smoke_run_builds_book(smoke_book):
     crf_page = (html / "book" / "_executed" / "03_training_crf_faster_rcnn_rendered_spatial.html").read_text()
     assert "Training: crf_faster_rcnn (rendered tiles, spatial split)" in crf_page  # its own title
     assert (run_dir / "tiles" / "rendered" / "tileset.json").is_file()
-    for key in ("faster_rcnn_vgg16_rendered_spatial", "crf_faster_rcnn_rendered_spatial", "crf_faster_rcnn_rendered_random"):
+    for key in ("faster_rcnn_vgg16_rendered_spatial", "crf_faster_rcnn_rendered_spatial",
+                "crf_faster_rcnn_rendered_random"):
         m = json.loads((run_dir / "models" / key / "metrics.json").read_text())["metrics"]
         assert 0 <= m["voc_ap50"] <= 1 and m["tp"] + m["fn"] == m["ground_truth_boxes"]
     ev = (html / "book" / "_executed" / "04_evaluation.html").read_text()

@@ -10,7 +10,7 @@ from lsid.errors import InputDataError
 from lsid.io.geotiff import open_interferograms, open_velocity, write_cog
 from lsid.io.mintpy import open_mintpy_stack, write_mintpy_stack
 from lsid.sbas import invert
-from tests.conftest import REALDATA
+from tests.helpers import REALDATA
 
 TRANSFORM = Affine(30.0, 0, 600000.0, 0, -30.0, 3000000.0)
 
@@ -77,7 +77,8 @@ def test_no_date_pair_in_names(tmp_path):
     d = tmp_path / "bad"
     d.mkdir()
     _tif(d / "interferogram_one.tif", np.ones((4, 4)))
-    with pytest.raises(InputDataError, match="no interferogram whose file name carries a date pair.*interferogram_one.tif"):
+    with pytest.raises(InputDataError,
+                       match="no interferogram whose file name carries a date pair.*interferogram_one.tif"):
         open_interferograms(d, orbit="ascending")
 
 

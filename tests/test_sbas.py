@@ -10,8 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lsid.errors import InputDataError
-from lsid.sbas import components, invert, select_network
-from lsid.sbas import kernels
+from lsid.sbas import components, invert, kernels, select_network
 
 WL = 0.05546576
 TO_MM = -WL / (4 * np.pi) * 1000
@@ -50,7 +49,7 @@ def _lstsq(phase, ref, sec, dt):
     """Minimum-norm least squares of one pixel, by SVD (numpy), as MintPy does."""
     ok = np.isfinite(phase)
     B = np.zeros((len(ref), dt.size))
-    for m, (i, j) in enumerate(zip(ref, sec)):
+    for m, (i, j) in enumerate(zip(ref, sec, strict=True)):
         B[m, i:j] = dt[i:j]
     v = np.linalg.lstsq(B[ok], phase[ok], rcond=1e-10)[0]
     return np.concatenate([[0], np.cumsum(v * dt)])
@@ -263,10 +262,11 @@ def test_same_answer_on_a_distributed_client():
 
 def test_deformation_written_by_the_stage_keeps_crs(smoke_aoi, smoke_run):
     from lsid.io import open_netcdf
-    from lsid.sbas.stage import output_paths, run_track
+    from lsid.layout import RunLayout
+    from lsid.sbas.stage import run_track
 
     summary = run_track(smoke_aoi, "ascending", smoke_run)
-    d = open_netcdf(output_paths(smoke_run, "ascending")["deformation"], chunks=None)
+    d = open_netcdf(RunLayout(smoke_run).deformation("ascending"), chunks=None)
     assert d.rio.crs.to_epsg() == 32647 and d.velocity.attrs["units"] == "mm/yr"
     assert d.displacement.dims == ("time", "y", "x") and d.displacement.attrs["units"] == "mm"
     assert summary["pairs_kept"] <= summary["pairs_total"] and 0 < summary["valid_share"] <= 1

@@ -4,7 +4,7 @@ import re
 
 import yaml
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 
 def _req_lines(text):
@@ -59,11 +59,3 @@ def test_config_model_names_match_the_registry():
     from lsid.models import REGISTRY
 
     assert set(MODEL_NAMES) == set(REGISTRY)
-
-
-def test_source_digest_follows_the_code():
-    from lsid.provenance import source_digest
-
-    a = source_digest("lsid.tiles")
-    assert a == source_digest("lsid.tiles") and len(a) == 64
-    assert a != source_digest("lsid.sbas") and source_digest("lsid.geometry") != source_digest("lsid.tiles", "lsid.geometry")

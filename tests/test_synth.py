@@ -15,7 +15,7 @@ from lsid.io import open_netcdf, open_stack
 from lsid.synth import OrbitSimulator, Scene, generate, output_paths
 from lsid.synth.acquisitions import acquisition_dates, small_baseline_pairs
 from lsid.synth.fields import radial_power_spectrum
-from tests.conftest import AOI
+from tests.helpers import AOI
 
 
 def _sha(path):
@@ -60,7 +60,8 @@ def test_stack_contract(smoke_run, smoke_aoi):
             assert ds[layer].dims == ("y", "x") and ds[layer].attrs["units"] == unit
         # pixel-centre coordinates on a regular grid, north up
         dx, dy = np.diff(ds.x.values), np.diff(ds.y.values)
-        assert np.allclose(dx, smoke_aoi.synth.grid.pixel_size_m) and np.allclose(dy, -smoke_aoi.synth.grid.pixel_size_m)
+        assert np.allclose(dx, smoke_aoi.synth.grid.pixel_size_m) \
+            and np.allclose(dy, -smoke_aoi.synth.grid.pixel_size_m)
         # dates within the period, on whole days
         dates = np.union1d(ds.reference_date.values, ds.secondary_date.values)
         assert dates.min() >= np.datetime64("2019-01-01") and dates.max() <= np.datetime64("2021-12-31")
@@ -135,7 +136,8 @@ def test_landslides_at_cpu_profile_sizes_and_rates():
 
 
 def test_wet_season_acceleration(smoke_scene):
-    s = next(x for x in smoke_scene.landslides if x.params["seasonal_amplitude"] > 0.3 and x.params["acceleration"] == 0)
+    s = next(x for x in smoke_scene.landslides
+             if x.params["seasonal_amplitude"] > 0.3 and x.params["acceleration"] == 0)
     days = np.arange(0, 365)
     rate = np.gradient(s.history(days))
     wet = rate[120:304].mean()  # May to October
@@ -243,7 +245,8 @@ def test_unwrapping_errors_are_whole_cycles(smoke_run, smoke_scene):
     no_err = clean.pair_components(int(row.pair))["total"]
     diff = parts["total"] - no_err
     ok = ~np.isnan(diff)
-    assert np.allclose(np.unique(np.round(diff[ok] / (2 * np.pi))), np.unique(np.round(diff[ok] / (2 * np.pi))).astype(int))
+    assert np.allclose(np.unique(np.round(diff[ok] / (2 * np.pi))),
+                       np.unique(np.round(diff[ok] / (2 * np.pi))).astype(int))
     assert np.isin(np.round(diff[ok] / (2 * np.pi)), [-2, -1, 0, 1, 2]).all()
     assert (np.abs(diff[ok]) > 6).any()
 

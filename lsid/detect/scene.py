@@ -124,7 +124,8 @@ def draw_window(defo: xr.Dataset, row: int, col: int, drawing: Drawing, slope: n
         img = render_rgb(v, drawing.range_mm_yr).transpose(2, 0, 1).astype(np.float32) / 255.0
     elif drawing.channels == "physical":
         win = (slice(row, row + h), slice(col, col + w))
-        c = _pad(np.asarray(tcoh[win], dtype=np.float32), size, 0.0) if tcoh is not None else np.isfinite(v).astype(np.float32)
+        c = (_pad(np.asarray(tcoh[win], dtype=np.float32), size, 0.0) if tcoh is not None
+             else np.isfinite(v).astype(np.float32))
         s = _pad(np.asarray(slope[win], dtype=np.float32), size, 0.0) if slope is not None else np.zeros_like(v)
         img = physical_channels(v, c, s, drawing.range_mm_yr)
     else:
@@ -216,9 +217,9 @@ def detect_scene(model, defo: xr.Dataset, drawing: Drawing, *, stride: int | Non
     spec = getattr(model, "lsid_spec", None) or {}
     n_ch = 3  # both channel modes draw 3 channels
     if spec.get("in_channels", n_ch) != n_ch or (spec.get("image_size") not in (None, size)):
-        raise InputDataError(f"the model takes {spec.get('in_channels')} channels of {spec.get('image_size')} px but the "
-                             f"scene is drawn as {n_ch} {drawing.channels} channels of {size} px; use the TileSet the "
-                             f"model was trained on")
+        raise InputDataError(f"the model takes {spec.get('in_channels')} channels of {spec.get('image_size')} px "
+                             f"but the scene is drawn as {n_ch} {drawing.channels} channels of {size} px; use the "
+                             f"TileSet the model was trained on")
     stride = int(stride or max(1, size // 2))
     if not 0 < stride <= size:
         raise InputDataError(f"stride {stride} px: must be within 1..{size} (the tile size), or windows leave gaps")
@@ -293,7 +294,7 @@ def detect_with_checkpoint(checkpoint: str | Path, defo: xr.Dataset, tileset: st
     TileSet (``tileset``, default: the folder recorded in the checkpoint). Low-score boxes are kept by the
     model (``box_score_thresh`` 0.01) so that ``score_threshold`` alone decides. Raises InputDataError
     when ``tileset`` draws other channels or another size than the model was trained on."""
-    from lsid.train import load_checkpoint, model_from_checkpoint
+    from lsid.training.checkpoints import load_checkpoint, model_from_checkpoint
 
     ck = load_checkpoint(checkpoint)
     drawing = Drawing.from_tileset(tileset or ck["tileset"])
@@ -301,9 +302,9 @@ def detect_with_checkpoint(checkpoint: str | Path, defo: xr.Dataset, tileset: st
     if tileset is not None and own.exists():
         trained = Drawing.from_tileset(own)
         if (trained.channels, trained.size) != (drawing.channels, drawing.size):
-            raise InputDataError(f"{checkpoint}: the model was trained on {trained.channels} tiles of {trained.size} px "
-                                 f"but the TileSet {tileset} draws {drawing.channels} tiles of {drawing.size} px; pass "
-                                 f"the TileSet it was trained on ({ck['tileset']})")
+            raise InputDataError(f"{checkpoint}: the model was trained on {trained.channels} tiles of "
+                                 f"{trained.size} px but the TileSet {tileset} draws {drawing.channels} tiles of "
+                                 f"{drawing.size} px; pass the TileSet it was trained on ({ck['tileset']})")
     if drawing.size != int(ck["image_size"]):
         raise InputDataError(f"{checkpoint}: trained on {ck['image_size']} px tiles but the TileSet {tileset} has "
                              f"{drawing.size} px; pass the TileSet the model was trained on")

@@ -44,7 +44,8 @@ def orbit_objects(det: gpd.GeoDataFrame, layers: SceneLayers, params) -> gpd.Geo
 
 
 def build_inventory(detections: dict[str, gpd.GeoDataFrame], defos: dict[str, xr.Dataset], params,
-                    layers: dict[str, SceneLayers] | None = None) -> tuple[gpd.GeoDataFrame, dict[str, gpd.GeoDataFrame]]:
+                    layers: dict[str, SceneLayers] | None = None
+                    ) -> tuple[gpd.GeoDataFrame, dict[str, gpd.GeoDataFrame]]:
     """Potential landslides from scene detections (boxes or ADA areas) of one or both orbits.
 
     Parameters

@@ -3,9 +3,10 @@ ADAtools' ADAfinder.
 
 A pixel is *active* when its LOS velocity departs from its background by more than ``k_sigma`` times
 the map's spread; 8-connected active pixels of one sign form an area; areas smaller than ``min_pixels``
-are dropped; holes inside the kept areas are filled. The background: the median of blocks of ``background_px`` (bilinearly interpolated between
-block centres), because the scene's reference pixel can be tens of km away and atmosphere/orbit ramps
-shift whole regions (the same reason tiles are referred to their median); None uses the scene median.
+are dropped; holes inside the kept areas are filled. The background: the median of blocks of
+``background_px`` (bilinearly interpolated between block centres), because the scene's reference pixel
+can be tens of km away and atmosphere/orbit ramps shift whole regions (the same reason tiles are
+referred to their median); None uses the scene median.
 The spread sigma is the robust standard deviation (1.4826 x median absolute deviation) of the
 background-corrected map, so the landslides themselves do not inflate it.
 
@@ -91,7 +92,8 @@ def active_areas(defo: xr.Dataset, k_sigma: float = 2.0, min_pixels: int = 12, b
         sizes = ndimage.sum_labels(big, lab, index=np.arange(1, n + 1))
         means = ndimage.mean(np.nan_to_num(d), lab, index=np.arange(1, n + 1))
         keep = lab > 0
-        for geom, val in shapes(np.where(keep, lab, 0).astype(np.int32), mask=keep, transform=transform, connectivity=8):
+        for geom, val in shapes(np.where(keep, lab, 0).astype(np.int32), mask=keep, transform=transform,
+                                connectivity=8):
             k = int(val) - 1
             rows.append({"orbit": str(defo.attrs.get("orbit", "")), "model": "ada", "score": float(abs(means[k]) / thr),
                          "n_pixels": int(sizes[k]), "v_mean": float(means[k])})

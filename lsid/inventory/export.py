@@ -80,7 +80,7 @@ def write_inventory(inv: gpd.GeoDataFrame, out_dir: str | Path, stem: str = "inv
             else:
                 raise ValueError(f"unknown format {fmt!r}: choose from {FORMATS}")
             paths[fmt] = out_dir / f.name
-        for fmt, p in paths.items():
+        for _fmt, p in paths.items():
             os.replace(tmp / p.name, p)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

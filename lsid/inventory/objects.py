@@ -108,7 +108,8 @@ class SceneLayers:
 def _circular_mean_deg(a: np.ndarray, w: np.ndarray) -> float:
     if a.size == 0 or not np.any(w > 0):
         return float("nan")
-    return float(np.mod(np.rad2deg(np.arctan2(np.sum(w * np.sin(np.deg2rad(a))), np.sum(w * np.cos(np.deg2rad(a))))), 360))
+    return float(np.mod(np.rad2deg(np.arctan2(np.sum(w * np.sin(np.deg2rad(a))),
+                                              np.sum(w * np.cos(np.deg2rad(a))))), 360))
 
 
 def velocity_stats(geom, layers: SceneLayers) -> dict:
@@ -173,7 +174,8 @@ def measure(objects: gpd.GeoDataFrame, layers: SceneLayers, suffix: str = "", te
         v = {f"{k}{suffix}": x for k, x in velocity_stats(g, layers).items()}
         if terrain:
             t = terrain_stats(g, layers)
-            v.update({f"{k}{suffix}" if k in ("incidence_deg", "los_sensitivity", "coherence") else k: x for k, x in t.items()})
+            v.update({f"{k}{suffix}" if k in ("incidence_deg", "los_sensitivity", "coherence") else k: x
+                      for k, x in t.items()})
         rows.append(v)
     return pd.DataFrame(rows, index=objects.index)
 

@@ -1,23 +1,29 @@
-"""The detection-and-inventory stage of a study: scene detections of each compared detector on each
-orbit's mean-velocity map, the inventory of potential landslides from the chosen detector and from the
-ADA baseline, and their validation against the reference inventory.
+"""The inventory stage: scene detections of each compared detector on each orbit's mean-velocity map,
+the inventory of potential landslides from the chosen detector and from the ADA baseline, and their
+validation against the reference inventory.
 
-Outputs in ``<run_dir>/``:
-- ``detections/<model>_<orbit>.gpkg``: scene boxes (lsid.detect.scene columns), cached with a digest
-  of the checkpoint, the parameters and the code (``detections/<model>_<orbit>.json``);
+Inputs: the SBAS stage's Deformations, the training stage's checkpoints (an area without labels has
+none: ADA still runs), the reference inventory (``inventory.validation_inventory``, else
+``tiles.inventory``, else the synthetic truth). Outputs (:class:`lsid.layout.RunLayout`):
+
+- ``detections/<model>_<orbit>.gpkg``: scene boxes (lsid.detect.scene columns), each cached with a key
+  of the checkpoint, the Deformation, the parameters and the detection code (``<model>_<orbit>.json``);
 - ``inventory/inventory.{geojson,gpkg,kml,csv}``: the potential landslides of ``inventory.model``,
   validated (columns ``confirmed``, ``matches``);
 - ``inventory/ada_inventory.{...}``: the same chain on active deformation areas (the baseline);
 - ``inventory/objects_<source>_<orbit>.gpkg``: each orbit's objects before fusion, with the check
   results (``passes``, ``rejected_by``);
-- ``inventory/summary.json``: counts and validation scores of every inventory source.
+- ``inventory/reference_<source>.gpkg``: the reference inventory with ``detected`` per object;
+- ``inventory/summary.json``: counts and validation scores of every source, and the stage's key (last).
+
+Cache key of the whole stage: the detections' keys, the SBAS digests, the inventory and training
+parameters, the reference inventory's files and the stage's code.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
+import time
 from pathlib import Path
 
 import geopandas as gpd
@@ -25,82 +31,62 @@ import xarray as xr
 
 from lsid.config import AOIConfig
 from lsid.errors import InputDataError
+from lsid.io.aoi import input_fingerprint
 from lsid.io.atomic import write_text
-from lsid.provenance import source_digest
+from lsid.layout import ORBITS, RunLayout, as_layout
+from lsid.provenance import code_digest, digest, fresh, read_stamp, stamp
 
 log = logging.getLogger(__name__)
 
-ORBITS = ("ascending", "descending")
+#: Inventory sources: key → file stem of the inventory.
+SOURCES = {"model": "inventory", "ada": "ada_inventory"}
 
 
-def load_deformations(run_dir: str | Path) -> dict[str, xr.Dataset]:
-    """The Deformation of each orbit the SBAS stage wrote (``sbas/<orbit>.nc``), in memory, with CRS."""
-    from lsid.io.netcdf import open_netcdf
+def load_deformations(layout: RunLayout) -> dict[str, xr.Dataset]:
+    """The Deformation of each orbit the SBAS stage wrote, in memory without the displacement series."""
+    from lsid.sbas.stage import open_deformations
 
-    out = {}
-    for orbit in ORBITS:
-        p = Path(run_dir) / "sbas" / f"{orbit}.nc"
-        if p.exists():
-            out[orbit] = open_netcdf(p, chunks=None, what="Deformation").drop_vars("displacement", errors="ignore").load()
-    if not out:
-        raise InputDataError(f"{Path(run_dir) / 'sbas'}: no Deformation (<orbit>.nc); run the sbas stage first "
-                             f"(lsid run ... --only sbas)")
-    return out
+    return {o: d.load() for o, d in open_deformations(as_layout(layout), series=False).items()}
 
 
-def checkpoint_for(cfg: AOIConfig, run_dir: str | Path, model: str) -> Path:
-    """best.pt of the detector ``model`` trained on rendered tiles and the spatial split (else physical)."""
-    from lsid.experiments import all_runs, run_folder
+def checkpoint_for(cfg: AOIConfig, layout: RunLayout, model: str) -> Path:
+    """best.pt of the detector ``model`` (lsid.training.stage.checkpoint_for)."""
+    from lsid.training.stage import checkpoint_for as find
 
-    for channels in ("rendered", "physical"):
-        for run, _ in all_runs(cfg):
-            if (run.model, run.channels, run.split) == (model, channels, "spatial"):
-                p = run_folder(run_dir, run) / "best.pt"
-                if p.exists():
-                    return p
-    raise InputDataError(f"no trained checkpoint of {model} (spatial split) in {Path(run_dir) / 'models'}; run the "
-                         f"training stage first, with {model} in training.runs or training.ablations")
+    return find(cfg, as_layout(layout), model)
 
 
-def _digest(cfg: AOIConfig, ckpt: Path, orbit: str, run_dir: Path) -> str:
-    sbas = json.loads((run_dir / "sbas" / f"{orbit}.json").read_text()).get("digest", "") \
-        if (run_dir / "sbas" / f"{orbit}.json").exists() else ""
-    parts = {"checkpoint": [str(ckpt), ckpt.stat().st_mtime_ns], "sbas": sbas,
-             "params": [cfg.inventory.stride, cfg.inventory.iou_threshold, cfg.training.score_threshold],
-             "code": source_digest("lsid.detect", "lsid.tiles.render", "lsid.tiles.maps")}
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+def _detection_key(cfg: AOIConfig, ckpt: Path, orbit: str, layout: RunLayout) -> str:
+    return digest({"checkpoint": [str(ckpt), ckpt.stat().st_mtime_ns],
+                   "sbas": read_stamp(layout.sbas_summary(orbit)).get("digest", ""),
+                   "params": [cfg.inventory.stride, cfg.inventory.iou_threshold, cfg.training.score_threshold],
+                   "code": code_digest("lsid.detect.scene")})
 
 
-def scene_detections(cfg: AOIConfig, run_dir: str | Path, model: str, defos: dict[str, xr.Dataset] | None = None,
+def scene_detections(cfg: AOIConfig, layout: RunLayout, model: str, defos: dict[str, xr.Dataset] | None = None,
                      progress: bool = False) -> dict[str, gpd.GeoDataFrame]:
     """Boxes of ``model`` on each orbit's whole mean-velocity map (cached in ``detections/``)."""
     from lsid.detect.scene import detect_with_checkpoint
 
-    run_dir = Path(run_dir)
-    ckpt = checkpoint_for(cfg, run_dir, model)
-    folder = run_dir / "detections"
-    folder.mkdir(parents=True, exist_ok=True)
+    layout = as_layout(layout)
+    ckpt = checkpoint_for(cfg, layout, model)
+    layout.detections_dir.mkdir(parents=True, exist_ok=True)
     out = {}
-    for orbit in ORBITS:
-        if not (run_dir / "sbas" / f"{orbit}.nc").exists():
-            continue
-        gpkg, meta = folder / f"{model}_{orbit}.gpkg", folder / f"{model}_{orbit}.json"
-        digest = _digest(cfg, ckpt, orbit, run_dir)
-        if gpkg.exists() and meta.exists() and json.loads(meta.read_text()).get("digest") == digest:
+    for orbit in layout.deformations():
+        gpkg, meta = layout.detections(model, orbit), layout.detections_stamp(model, orbit)
+        key = _detection_key(cfg, ckpt, orbit, layout)
+        if fresh(meta, key, [gpkg]):
             out[orbit] = gpd.read_file(gpkg)
             continue
         if defos is None:
-            defos = load_deformations(run_dir)
-        import time
-
+            defos = load_deformations(layout)
         t0 = time.perf_counter()
         gdf = detect_with_checkpoint(ckpt, defos[orbit], stride=cfg.inventory.stride,
                                      score_threshold=cfg.training.score_threshold,
                                      iou_threshold=cfg.inventory.iou_threshold, progress=progress)
         seconds = time.perf_counter() - t0
         _write_gpkg(gdf, gpkg, "detections")
-        write_text(meta, json.dumps({"digest": digest, "model": model, "orbit": orbit, "boxes": len(gdf),
-                                     "seconds": round(seconds, 1), "checkpoint": str(ckpt)}))
+        stamp(meta, key, model=model, orbit=orbit, boxes=len(gdf), seconds=round(seconds, 1), checkpoint=str(ckpt))
         out[orbit] = gdf
     return out
 
@@ -120,7 +106,7 @@ def _write_gpkg(gdf: gpd.GeoDataFrame, path: Path, layer: str) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def reference_inventory(cfg: AOIConfig, run_dir: str | Path, crs) -> tuple[gpd.GeoDataFrame | None, str]:
+def reference_inventory(cfg: AOIConfig, layout: RunLayout, crs) -> tuple[gpd.GeoDataFrame | None, str]:
     """The inventory to validate against: inventory.validation_inventory, else tiles.inventory, else (on
     synthetic areas) the truth; (None, reason) when there is none."""
     src = cfg.inventory.validation_inventory or cfg.tiles.inventory
@@ -133,77 +119,140 @@ def reference_inventory(cfg: AOIConfig, run_dir: str | Path, crs) -> tuple[gpd.G
             g["id"] = [str(i + 1) for i in range(len(g))]
         return g, str(src)
     if cfg.synthetic:
-        p = Path(run_dir) / "truth" / "landslides.geojson"
-        return gpd.read_file(p).to_crs(crs), "synthetic truth (truth/landslides.geojson)"
+        return gpd.read_file(as_layout(layout).true_landslides).to_crs(crs), \
+            "synthetic truth (truth/landslides.geojson)"
     return None, "no inventory given (inventory.validation_inventory or tiles.inventory)"
 
 
-def make_inventory(cfg: AOIConfig, run_dir: str | Path, detections: dict[str, gpd.GeoDataFrame],
+def make_inventory(cfg: AOIConfig, layout: RunLayout, detections: dict[str, gpd.GeoDataFrame],
                    defos: dict[str, xr.Dataset], layers=None, source: str = "model") -> dict:
-    """Inventory of one source (a detector's boxes or ADA areas) → validated GeoDataFrame and summary."""
+    """Inventory of one source (a detector's boxes or ADA areas) → {"inventory": validated
+    GeoDataFrame, "objects": {orbit: objects}, "reference": validated reference or None, "summary"}."""
     from lsid.inventory import build_inventory
     from lsid.inventory.validate import explain_false_alarms, validate
 
+    layout = as_layout(layout)
     inv, objects = build_inventory(detections, defos, cfg.inventory, layers)
     crs = next(iter(defos.values())).rio.crs
-    ref, ref_name = reference_inventory(cfg, run_dir, crs)
+    ref, ref_name = reference_inventory(cfg, layout, crs)
     summary = {"source": source, "potential_landslides": len(inv),
-               "seen_in": {k: int((inv["seen_in"] == k).sum()) if len(inv) else 0 for k in ("ascending", "descending", "both")},
+               "seen_in": {k: int((inv["seen_in"] == k).sum()) if len(inv) else 0
+                           for k in ("ascending", "descending", "both")},
                "objects_before_checks": {o: len(g) for o, g in objects.items()},
-               "objects_after_checks": {o: int(g["passes"].astype(bool).sum()) if len(g) else 0 for o, g in objects.items()},
+               "objects_after_checks": {o: int(g["passes"].astype(bool).sum()) if len(g) else 0
+                                        for o, g in objects.items()},
                "reference": ref_name}
     validated_ref = None
     if ref is not None:
         inv, validated_ref, scores = validate(inv, ref, cfg.inventory.validation_tolerance_m)
         summary["validation"] = scores
-        if cfg.synthetic and (Path(run_dir) / "truth" / "distractors.geojson").exists():
-            dis = gpd.read_file(Path(run_dir) / "truth" / "distractors.geojson").to_crs(crs)
+        if cfg.synthetic and layout.true_distractors.exists():
+            dis = gpd.read_file(layout.true_distractors).to_crs(crs)
             inv["false_alarm_on"] = explain_false_alarms(inv, dis, cfg.inventory.validation_tolerance_m)
             summary["false_alarms_on_distractors"] = int((inv["false_alarm_on"] != "").sum())
     return {"inventory": inv, "objects": objects, "reference": validated_ref, "summary": summary}
 
 
-def run_inventory(cfg: AOIConfig, run_dir: str | Path, progress: bool = False) -> dict:
-    """The whole stage (module docstring); returns {"model": result (absent when the detector has no
-    checkpoint), "ada": result, "detections": {model: {orbit: gdf}}, "ada_thresholds": {orbit: dict},
-    "summary": ...} and writes the outputs. A result is make_inventory's dict."""
+def _stage_key(cfg: AOIConfig, layout: RunLayout, dets: dict) -> str:
+    det_keys = {m: {o: read_stamp(layout.detections_stamp(m, o)).get("digest") for o in d} for m, d in dets.items()}
+    refs = [p for p in (cfg.inventory.validation_inventory, cfg.tiles.inventory) if p]
+    return digest({"detections": det_keys, "sbas": {o: read_stamp(layout.sbas_summary(o)).get("digest")
+                                                     for o in layout.deformations()},
+                   "inventory": cfg.to_dict()["inventory"], "score_threshold": cfg.training.score_threshold,
+                   "synthetic": cfg.synthetic, "synth": read_stamp(layout.synth_manifest).get("digest"),
+                   "references": input_fingerprint(refs), "code": code_digest(__name__)})
+
+
+def _products(layout: RunLayout, summary: dict) -> list[Path]:
+    paths = []
+    for key, stem in SOURCES.items():
+        if summary.get("inventory" if key == "model" else "ada"):
+            paths.append(layout.inventory(stem, "gpkg"))
+            paths += [layout.objects(key, o) for o in layout.deformations()]
+    return paths
+
+
+def run(cfg: AOIConfig, layout: RunLayout, *, force: bool = False, progress: bool = False) -> dict:
+    """The whole stage (module docstring): writes the outputs, returns the summary. Skipped (the
+    summary is read back) when its key is unchanged and its products are on disk."""
     from lsid.inventory.baseline import active_areas
     from lsid.inventory.export import write_inventory
     from lsid.inventory.objects import SceneLayers
 
-    run_dir = Path(run_dir)
-    defos = load_deformations(run_dir)
-    layers = {o: SceneLayers(d) for o, d in defos.items()}
+    layout = as_layout(layout)
+    defos = load_deformations(layout)
     models = list(dict.fromkeys(list(cfg.inventory.compare_models) + [cfg.inventory.model]))
     dets, missing = {}, {}
     for m in models:
         try:
-            dets[m] = scene_detections(cfg, run_dir, m, defos, progress)
+            dets[m] = scene_detections(cfg, layout, m, defos, progress)
         except InputDataError as exc:  # an area without an inventory trains no detector: ADA still runs
             missing[m] = str(exc)
             log.warning("%s", exc)
+    key = _stage_key(cfg, layout, dets)
+    old = read_stamp(layout.inventory_summary)
+    if not force and old.get("digest") == key and all(p.exists() for p in _products(layout, old)):
+        return old
+    layout.inventory_summary.unlink(missing_ok=True)
+    layers = {o: SceneLayers(d) for o, d in defos.items()}
     ada, thresholds = {}, {}
     for o, d in defos.items():
         ada[o], thresholds[o] = active_areas(d, cfg.inventory.ada_k_sigma, cfg.inventory.ada_min_pixels,
                                              cfg.inventory.ada_background_px)
-    results = {"ada": make_inventory(cfg, run_dir, ada, defos, layers, "ada")}
+    results = {"ada": make_inventory(cfg, layout, ada, defos, layers, "ada")}
     if cfg.inventory.model in dets:
-        results["model"] = make_inventory(cfg, run_dir, dets[cfg.inventory.model], defos, layers, cfg.inventory.model)
-    out = run_dir / "inventory"
-    out.mkdir(parents=True, exist_ok=True)
-    for key, stem in (("model", "inventory"), ("ada", "ada_inventory")):
-        if key not in results:
+        results["model"] = make_inventory(cfg, layout, dets[cfg.inventory.model], defos, layers, cfg.inventory.model)
+    layout.inventory_dir.mkdir(parents=True, exist_ok=True)
+    for key_, stem in SOURCES.items():
+        if key_ not in results:
             continue
-        write_inventory(results[key]["inventory"], out, stem)
-        for o, g in results[key]["objects"].items():
-            _write_gpkg(g, out / f"objects_{key}_{o}.gpkg", "objects")
+        write_inventory(results[key_]["inventory"], layout.inventory_dir, stem)
+        for o, g in results[key_]["objects"].items():
+            _write_gpkg(g, layout.objects(key_, o), "objects")
+        if results[key_]["reference"] is not None:
+            _write_gpkg(results[key_]["reference"], layout.reference(key_), "reference")
     summary = {"model": cfg.inventory.model, "boxes": {m: {o: len(g) for o, g in d.items()} for m, d in dets.items()},
                "inventory": results["model"]["summary"] if "model" in results else None,
                "ada": {**results["ada"]["summary"], "thresholds": thresholds}, "missing_models": missing}
-    write_text(out / "summary.json", json.dumps(summary, indent=2, default=float))
-    return {**results, "detections": dets, "ada_areas": ada, "ada_thresholds": thresholds, "layers": layers,
-            "defos": defos, "summary": summary}
+    import json
+
+    write_text(layout.inventory_summary, json.dumps({**summary, "digest": key}, indent=2, default=float))
+    return read_stamp(layout.inventory_summary)
+
+
+#: Boolean columns of the stage's GeoPackages (written as 0/1 integers: lsid.inventory.export.gdal_ready).
+BOOL_COLUMNS = ("passes", "confirmed", "detected", "cut", "visible_ascending", "visible_descending")
+
+
+def _read(path: Path) -> gpd.GeoDataFrame:
+    g = gpd.read_file(path)
+    for col in BOOL_COLUMNS:
+        if col in g and g[col].dtype.kind in "iu" and g[col].isin([0, 1]).all():
+            g[col] = g[col].astype(bool)
+    return g
+
+
+def load(layout: RunLayout) -> dict:
+    """What the stage wrote, read back: {"summary", "detections": {model: {orbit: gdf}}, and per source
+    present ("model", "ada"): {"inventory", "objects": {orbit: gdf}, "reference": gdf or None,
+    "summary"}}."""
+    layout = as_layout(layout)
+    summary = read_stamp(layout.inventory_summary)
+    if not summary:
+        raise InputDataError(f"{layout.inventory_summary}: no inventory; run the inventory stage first "
+                             f"(lsid run ... --only inventory)")
+    out = {"summary": summary, "detections": {m: {o: _read(layout.detections(m, o)) for o in per}
+                                              for m, per in summary["boxes"].items()}}
+    for key, stem in SOURCES.items():
+        s = summary["inventory"] if key == "model" else summary["ada"]
+        if not s:
+            continue
+        ref = layout.reference(key)
+        out[key] = {"inventory": _read(layout.inventory(stem, "gpkg")), "summary": s,
+                    "objects": {o: _read(layout.objects(key, o)) for o in ORBITS if layout.objects(key, o).exists()},
+                    "reference": _read(ref) if ref.exists() else None}
+    return out
 
 
 __all__ = ["load_deformations", "checkpoint_for", "scene_detections", "reference_inventory", "make_inventory",
-           "run_inventory"]
+           "run", "load"]

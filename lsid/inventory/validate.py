@@ -34,7 +34,8 @@ def validate(potential: gpd.GeoDataFrame, reference: gpd.GeoDataFrame, tolerance
         reference = reference.to_crs(potential.crs)
     ref_ids = reference[reference_id].astype(str).to_numpy() if reference_id in reference else \
         np.array([str(i) for i in range(len(reference))])
-    pot_ids = potential["id"].astype(str).to_numpy() if "id" in potential else np.array([str(i) for i in range(len(potential))])
+    pot_ids = potential["id"].astype(str).to_numpy() if "id" in potential else \
+        np.array([str(i) for i in range(len(potential))])
     ia, ib = _pairs(potential.reset_index(drop=True), reference.reset_index(drop=True), tolerance_m)
     p = potential.copy()
     r = reference.copy()

@@ -20,15 +20,34 @@ def tracks(cfg: AOIConfig) -> list[str]:
     return [o for o in ORBITS if getattr(cfg.inputs, o) is not None]
 
 
-def open_track(cfg: AOIConfig, orbit: str, run_dir: str | Path) -> xr.Dataset:
+def input_fingerprint(paths) -> list:
+    """Name, size and modification time (ns) of every file under each of ``paths`` (files or folders),
+    so that a stage reruns when a user replaces an input under the same name."""
+    out = []
+    for p in map(Path, paths):
+        files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
+        out.append([str(p)] + [[f.name, f.stat().st_size, f.stat().st_mtime_ns] if f.exists() else [f.name, "missing"]
+                               for f in files])
+    return out
+
+
+def input_files(cfg: AOIConfig) -> list[str]:
+    """Every input file or folder the AOI names: track inputs and inventories."""
+    paths = [spec.path for spec in (cfg.inputs.ascending, cfg.inputs.descending) if spec is not None]
+    return paths + [p for p in (cfg.tiles.inventory, cfg.inventory.validation_inventory) if p]
+
+
+def open_track(cfg: AOIConfig, orbit: str, layout) -> xr.Dataset:
     """A track's Stack (or, for a velocity GeoTIFF, LiCSBAS or MintPy-results input, its Deformation).
 
-    Synthetic areas: ``<run_dir>/stacks/<orbit>.nc``. Real areas: the ``inputs`` entry of the track.
+    Synthetic areas: the run's ``stacks/<orbit>.nc`` (``layout``: a :class:`lsid.layout.RunLayout` or
+    the run folder). Real areas: the ``inputs`` entry of the track.
     """
     if cfg.synthetic:
         from lsid.io.contracts import open_stack
+        from lsid.layout import as_layout
 
-        return open_stack(Path(run_dir) / "stacks" / f"{orbit}.nc")
+        return open_stack(as_layout(layout).stack(orbit))
     spec = getattr(cfg.inputs, orbit)
     if spec is None:
         raise InputDataError(f"area {cfg.name} has no {orbit} input; add inputs.{orbit} to its AOI file")

@@ -1,4 +1,4 @@
-"""Checks of the data contracts between stages (DESIGN.md): a stage that reads a dataset checks it
+"""Checks of the data contracts between stages (docs/design.md): a stage that reads a dataset checks it
 first, so a wrong file fails at once with a message that names what is missing."""
 
 from __future__ import annotations
@@ -54,7 +54,8 @@ def check_stack(ds: xr.Dataset, source: str = "stack") -> xr.Dataset:
     if ds.attrs.get("orbit") not in ORBITS and "orbit" in ds.attrs:
         problems.append(f"orbit is {ds.attrs['orbit']!r}, expected one of {ORBITS}")
     if problems:
-        raise InputDataError(f"{source}: does not follow the Stack contract (DESIGN.md):\n  " + "\n  ".join(problems))
+        raise InputDataError(f"{source}: does not follow the Stack contract (docs/design.md):\n  "
+                             + "\n  ".join(problems))
     return ds
 
 

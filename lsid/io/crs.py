@@ -97,7 +97,8 @@ def to_working_crs(ds: xr.Dataset, target: str | None = None, resolution_m: floa
     if np.isfinite(ds.attrs.get("reference_x", np.nan)) and np.isfinite(ds.attrs.get("reference_y", np.nan)):
         from pyproj import Transformer
 
-        x, y = Transformer.from_crs(src, dst, always_xy=True).transform(ds.attrs["reference_x"], ds.attrs["reference_y"])
+        x, y = Transformer.from_crs(src, dst, always_xy=True).transform(ds.attrs["reference_x"],
+                                                                        ds.attrs["reference_y"])
         new.attrs.update({"reference_x": float(x), "reference_y": float(y)})
     new.attrs["resampled_from"] = f"{CRS.from_user_input(src).to_string()} (bilinear; masks nearest)"
     log.info("Deformation resampled from %s to %s at %.0f m", CRS.from_user_input(src).to_string(), dst.to_string(),

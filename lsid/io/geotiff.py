@@ -1,7 +1,7 @@
 """Readers of interferogram GeoTIFF folders (HyP3, LiCSAR, GAMMA/PyRate) and of velocity GeoTIFFs, and
 a Cloud-Optimised GeoTIFF writer.
 
-Every reader returns lsid's contracts (DESIGN.md): a Stack for interferograms, a velocity-only
+Every reader returns lsid's contracts (docs/design.md): a Stack for interferograms, a velocity-only
 Deformation for a velocity map. Phase is converted to lsid's sign convention,
 ``d_LOS = -wavelength / (4 pi) * phase`` (positive towards the satellite, MintPy's), and each reader
 records in ``phase_sign`` how it mapped its source:
@@ -27,10 +27,12 @@ import pandas as pd
 import rasterio
 import rioxarray  # noqa: F401
 import xarray as xr
+from affine import Affine
 
 from lsid.constants import SENTINEL1_WAVELENGTH_M
 from lsid.errors import InputDataError
 from lsid.io.atomic import atomic_path
+from lsid.io.deformation import deformation_dataset, pixel_centres
 
 log = logging.getLogger(__name__)
 
@@ -134,18 +136,70 @@ def open_interferograms(
     folder = Path(folder)
     if not folder.is_dir():
         raise InputDataError(f"{folder}: interferogram folder not found")
+    naming, files = _phase_files(folder, processor)
+    pairs = _read_pairs(files, naming)
+    phase = np.stack([p.phase for p in pairs])
+    _check_phase(phase, folder, allow_small_phase)
+    refs, secs = [p.reference for p in pairs], [p.secondary for p in pairs]
+    dates = np.union1d(refs, secs)
+    if dates.size < 3:
+        raise InputDataError(f"{folder}: only {dates.size} acquisition dates; a time series needs at least 3.")
+    attrs = _stack_attrs(folder, naming, pairs[0].tags, orbit, wavelength, incidence, heading)
+    ds = _stack_dataset(phase, [p.coherence for p in pairs], refs, secs, pairs[0].grid, attrs, folder)
+    log.info("read %d %s interferograms (%d dates) from %s", ds.sizes["pair"], naming.processor, dates.size, folder)
+    return ds
+
+
+def _phase_files(folder: Path, processor: str) -> tuple[Naming, list[Path]]:
+    """The naming and the sorted phase files of ``folder``: by :func:`detect_naming` for ``auto``,
+    else the files matching the named processor's pattern."""
     if processor == "auto":
-        naming, files = detect_naming(folder)
-    else:
-        naming = next((n for n in NAMINGS if n.processor == processor), None)
-        if naming is None:
-            raise InputDataError(f"unknown processor {processor!r}: use auto, " + ", ".join(n.processor for n in NAMINGS))
-        files = sorted(p for p in folder.glob("*.tif") if naming.phase.search(p.name))
-        if not files:
-            raise InputDataError(f"{folder}: no {processor} phase file (pattern {naming.phase.pattern})")
-    phases, cohs, refs, secs = [], [], [], []
-    first = None
-    tags0 = {}
+        return detect_naming(folder)
+    naming = next((n for n in NAMINGS if n.processor == processor), None)
+    if naming is None:
+        raise InputDataError(f"unknown processor {processor!r}: use auto, " + ", ".join(n.processor for n in NAMINGS))
+    files = sorted(p for p in folder.glob("*.tif") if naming.phase.search(p.name))
+    if not files:
+        raise InputDataError(f"{folder}: no {processor} phase file (pattern {naming.phase.pattern})")
+    return naming, files
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """The raster grid of one file: shape (rows, cols), affine transform (map units), CRS."""
+
+    path: Path
+    shape: tuple[int, int]
+    transform: Affine
+    crs: object
+
+    def require_same(self, other: _Grid) -> None:
+        """Raise when ``other`` (a later file) is not on this grid."""
+        if (other.shape, other.transform, other.crs) != (self.shape, self.transform, self.crs):
+            raise InputDataError(
+                f"{other.path}: grid differs from {self.path.name} (shape {other.shape} vs {self.shape}, transform "
+                f"{tuple(other.transform)[:6]} vs {tuple(self.transform)[:6]}, CRS {other.crs} vs {self.crs}). All "
+                f"interferograms must be on one grid: resample them to a common grid first (e.g. gdalwarp -tr -te)."
+            )
+
+
+@dataclass(frozen=True)
+class _Pair:
+    """One interferogram as read: dates (reference < secondary, datetime64[D]), phase (rows, cols)
+    float32 rad in lsid's sign, coherence (rows, cols) or None, the file's tags and grid."""
+
+    reference: np.datetime64
+    secondary: np.datetime64
+    phase: np.ndarray
+    coherence: np.ndarray | None
+    tags: dict
+    grid: _Grid
+
+
+def _read_pairs(files: list[Path], naming: Naming) -> list[_Pair]:
+    """Read every phase file (and its coherence file, when there is one), checking that all are on
+    the grid of the first one."""
+    pairs: list[_Pair] = []
     for f in files:
         m = naming.phase.search(f.name)
         r, s = _date(m.group(1), f), _date(m.group(2), f)
@@ -154,32 +208,40 @@ def open_interferograms(
         arr, transform, crs, tags, nodata = _read_band(f, "phase")
         if nodata is None:
             arr = np.where(arr == 0, np.nan, arr) if naming.processor in ("hyp3", "gamma") else arr
-        if first is None:
-            first = (f, arr.shape, transform, crs)
-            tags0 = tags
-        elif (arr.shape, transform, crs) != first[1:]:
-            raise InputDataError(
-                f"{f}: grid differs from {first[0].name} (shape {arr.shape} vs {first[1]}, transform "
-                f"{tuple(transform)[:6]} vs {tuple(first[2])[:6]}, CRS {crs} vs {first[3]}). All interferograms "
-                f"must be on one grid: resample them to a common grid first (e.g. gdalwarp -tr -te)."
-            )
-        unit = tags.get("DATA_UNITS", "").lower()
-        if unit and unit not in ("radians", "radian", "rad"):
-            raise InputDataError(f"{f}: DATA_UNITS is {tags['DATA_UNITS']!r}; lsid reads unwrapped phase in radians. "
-                                 f"Convert the file to radians (phase = -4 pi / wavelength * LOS displacement).")
+        grid = _Grid(f, arr.shape, transform, crs)
+        if pairs:
+            pairs[0].grid.require_same(grid)
+        _check_phase_units(f, tags)
         if r > s:
             r, s, arr = s, r, -arr
-        cpath = _find_coherence(f, naming, m.group(1), m.group(2))
-        coh = None
-        if cpath is not None:
-            coh, ctr, ccrs, _, _ = _read_band(cpath, "coherence")
-            if coh.shape != arr.shape or ctr != transform:
-                raise InputDataError(f"{cpath}: coherence grid differs from its phase file {f.name}")
-        phases.append(naming.sign * arr)
-        cohs.append(coh)
-        refs.append(r)
-        secs.append(s)
-    phase = np.stack(phases)
+        coh = _read_coherence(f, naming, m.group(1), m.group(2), grid)
+        pairs.append(_Pair(r, s, naming.sign * arr, coh, tags, grid))
+    return pairs
+
+
+def _check_phase_units(path: Path, tags: dict) -> None:
+    """Refuse a file whose ``DATA_UNITS`` tag names anything but radians."""
+    unit = tags.get("DATA_UNITS", "").lower()
+    if unit and unit not in ("radians", "radian", "rad"):
+        raise InputDataError(f"{path}: DATA_UNITS is {tags['DATA_UNITS']!r}; lsid reads unwrapped phase in radians. "
+                             f"Convert the file to radians (phase = -4 pi / wavelength * LOS displacement).")
+
+
+def _read_coherence(phase_path: Path, naming: Naming, ref: str, sec: str, grid: _Grid) -> np.ndarray | None:
+    """The coherence (rows, cols; unitless) beside a phase file on the phase file's grid, or None
+    when the folder has none for this pair."""
+    cpath = _find_coherence(phase_path, naming, ref, sec)
+    if cpath is None:
+        return None
+    coh, ctr, _, _, _ = _read_band(cpath, "coherence")
+    if coh.shape != grid.shape or ctr != grid.transform:
+        raise InputDataError(f"{cpath}: coherence grid differs from its phase file {phase_path.name}")
+    return coh
+
+
+def _check_phase(phase: np.ndarray, folder: Path, allow_small_phase: bool) -> None:
+    """Refuse a phase stack (pair, rows, cols; rad) that is all NaN, or whose |phase| stays below
+    METRES_SUSPECT_MAX_ABS (it looks like metres) unless ``allow_small_phase``."""
     if np.isnan(phase).all():
         raise InputDataError(f"{folder}: every phase value is NaN or nodata: nothing to invert. Check the nodata "
                              f"value of the files.")
@@ -189,24 +251,37 @@ def open_interferograms(
             f"displacement), not radians. Convert with phase = -4 pi / wavelength * displacement_m, or pass "
             f"allow_small_phase=True if the signal really is that small."
         )
-    dates = np.union1d(refs, secs)
-    if dates.size < 3:
-        raise InputDataError(f"{folder}: only {dates.size} acquisition dates; a time series needs at least 3.")
-    # metadata
-    wl = wavelength or (float(tags0["WAVELENGTH_METRES"]) if "WAVELENGTH_METRES" in tags0 else None)
+
+
+def _stack_attrs(folder: Path, naming: Naming, tags: dict, orbit: str | None, wavelength: float | None,
+                 incidence: float | None, heading: float | None) -> dict:
+    """The Stack's attributes: wavelength (m; argument, else the WAVELENGTH_METRES tag, else
+    Sentinel-1's for HyP3/LiCSAR), orbit (argument, else from the heading or a LiCSAR frame id),
+    incidence_angle (deg; argument, else the INCIDENCE_DEGREES tag, else NaN), heading (deg, NaN when
+    unknown), source, phase_sign, processor. ``tags`` are those of the first phase file."""
+    wl = wavelength or (float(tags["WAVELENGTH_METRES"]) if "WAVELENGTH_METRES" in tags else None)
     if wl is None and naming.sentinel1:
         wl = SENTINEL1_WAVELENGTH_M
     if wl is None:
-        raise InputDataError(f"{folder}: the files carry no wavelength tag (WAVELENGTH_METRES): pass wavelength=... (m)")
-    inc = incidence if incidence is not None else float(tags0["INCIDENCE_DEGREES"]) if "INCIDENCE_DEGREES" in tags0 else np.nan
+        raise InputDataError(f"{folder}: the files carry no wavelength tag (WAVELENGTH_METRES): "
+                             "pass wavelength=... (m)")
+    inc = incidence if incidence is not None else \
+        float(tags["INCIDENCE_DEGREES"]) if "INCIDENCE_DEGREES" in tags else np.nan
     orbit = orbit or _infer_orbit(folder, heading)
     if orbit not in ("ascending", "descending"):
         raise InputDataError(f"{folder}: cannot tell the orbit direction: pass orbit='ascending' or 'descending'")
-    f0, shape, transform, crs = first
-    ny, nx = shape
-    x = transform.c + (np.arange(nx) + 0.5) * transform.a
-    y = transform.f + (np.arange(ny) + 0.5) * transform.e
-    data = {"unwrapped_phase": (("pair", "y", "x"), phase, {"long_name": "unwrapped interferometric phase", "units": "rad"})}
+    return {"wavelength": wl, "orbit": orbit, "incidence_angle": inc,
+            "heading": heading if heading is not None else np.nan, "source": f"{naming.processor} GeoTIFF: {folder}",
+            "phase_sign": naming.sign_note, "processor": naming.processor}
+
+
+def _stack_dataset(phase: np.ndarray, cohs: list, refs: list, secs: list, grid: _Grid, attrs: dict,
+                   folder: Path) -> xr.Dataset:
+    """The Stack: ``unwrapped_phase`` (pair, y, x) rad and, when every pair has one, ``coherence``
+    (clipped to [0, 1]); pairs sorted by reference then secondary date; the grid's CRS and transform."""
+    y, x = pixel_centres(grid.transform, grid.shape)
+    data = {"unwrapped_phase": (("pair", "y", "x"), phase,
+                                {"long_name": "unwrapped interferometric phase", "units": "rad"})}
     if all(c is not None for c in cohs):
         data["coherence"] = (("pair", "y", "x"), np.clip(np.stack(cohs), 0, 1).astype(np.float32),
                              {"long_name": "interferometric coherence", "units": "1"})
@@ -216,13 +291,9 @@ def open_interferograms(
     ds = xr.Dataset(
         data,
         coords={"y": y, "x": x, "reference_date": ("pair", np.array(refs)), "secondary_date": ("pair", np.array(secs))},
-        attrs={"wavelength": wl, "orbit": orbit, "incidence_angle": inc,
-               "heading": heading if heading is not None else np.nan, "source": f"{naming.processor} GeoTIFF: {folder}",
-               "phase_sign": naming.sign_note, "processor": naming.processor},
+        attrs=attrs,
     ).isel(pair=order)
-    ds = ds.rio.write_crs(crs, inplace=True).rio.write_transform(transform, inplace=True)
-    log.info("read %d %s interferograms (%d dates) from %s", ds.sizes["pair"], naming.processor, dates.size, folder)
-    return ds
+    return ds.rio.write_crs(grid.crs, inplace=True).rio.write_transform(grid.transform, inplace=True)
 
 
 def orbit_from_heading(heading: float | None) -> str | None:
@@ -270,15 +341,10 @@ def open_velocity(path: str | Path, units: str = "mm/yr", orbit: str | None = No
     if nodata is not None:
         v = np.where(v == nodata, np.nan, v)
     v *= scale[units]
-    ds = xr.Dataset(
-        {"velocity": (("y", "x"), v, {"long_name": "mean LOS velocity, towards the satellite", "units": "mm/yr"}),
-         "valid": (("y", "x"), np.isfinite(v), {"long_name": "velocity available"})},
-        coords={"y": da_.y.values, "x": da_.x.values},
+    return deformation_dataset(
+        v, np.isfinite(v), y=da_.y.values, x=da_.x.values, valid_long_name="velocity available",
         attrs={"orbit": orbit or "unknown", "source": str(path), "method": "velocity GeoTIFF (external SBAS)"},
-    )
-    if da_.rio.crs is not None:
-        ds = ds.rio.write_crs(da_.rio.crs, inplace=True).rio.write_transform(da_.rio.transform(), inplace=True)
-    return ds
+        crs=da_.rio.crs, transform=da_.rio.transform() if da_.rio.crs is not None else None)
 
 
 def write_cog(da_: xr.DataArray, target: str | Path) -> Path:

@@ -36,6 +36,7 @@ from affine import Affine
 from lsid.constants import SENTINEL1_ORBITS, SENTINEL1_WAVELENGTH_M
 from lsid.errors import InputDataError
 from lsid.geometry import heading_from_los_azimuth
+from lsid.io.deformation import deformation_dataset, pixel_centres
 from lsid.io.geotiff import orbit_from_frame_id, orbit_from_heading
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,7 @@ def _geometry(folder: Path, lines: int, width: int) -> dict[str, np.ndarray] | N
     files = [geoc / f"{c}.geo" for c in "ENU"]
     if folder.name.startswith("TS_") and all(f.is_file() for f in files):
         try:
-            return dict(zip("ENU", (read_raster(f, lines, width) for f in files)))
+            return dict(zip("ENU", (read_raster(f, lines, width) for f in files), strict=True))
         except InputDataError as exc:
             log.warning("%s; incidence and heading from the arguments instead", exc)
     return None
@@ -160,6 +161,32 @@ def open_licsbas(folder: str | Path, product: str | None = None, orbit: str | No
         raise InputDataError(f"{folder}: LiCSBAS folder not found")
     lines, width, transform = read_grid(folder)
     results = folder / "results"
+    product = _velocity_product(results, product)
+    filtered = ".filt" in product
+    v, valid, layers = _read_results(results, product, lines, width)
+    attrs_geom = _los_geometry(folder, lines, width, layers)
+    orbit = _orbit(folder, orbit, attrs_geom.get("heading"))
+    attrs_geom = attrs_geom or _given_geometry(folder, orbit, incidence, heading)
+    wavelength = _wavelength(folder)
+    series = _time_series(folder, filtered, lines, width, time_series)
+    ref_date = "" if series is None else str(np.datetime_as_string(series[0][0], unit="D"))
+    y, x = pixel_centres(transform, (lines, width))
+    ds = deformation_dataset(
+        np.where(valid, v, np.nan).astype(np.float32), valid, y=y, x=x, layers=layers,
+        valid_long_name="velocity reliable (LiCSBAS mask and a value)",
+        series=None if series is None else series[:2],
+        displacement_long_name="cumulative LOS displacement, towards the satellite",
+        attrs={"orbit": orbit, "wavelength": wavelength, "source": str(folder),
+               "method": f"LiCSBAS ({product})", "velocity_product": product, "reference_date": ref_date,
+               **attrs_geom, **_reference(folder, filtered, transform)},
+        crs="EPSG:4326", transform=transform)
+    log.info("LiCSBAS %s: %d x %d px, %s, %s, %d %% valid", folder, lines, width, product, orbit, 100 * valid.mean())
+    return ds
+
+
+def _velocity_product(results: Path, product: str | None) -> str:
+    """The velocity file of ``results/`` to read: ``product`` when it exists, else the first present
+    of VELOCITY_PRODUCTS."""
     if product is None:
         product = next((p for p in VELOCITY_PRODUCTS if (results / p).is_file()), None)
         if product is None:
@@ -168,27 +195,44 @@ def open_licsbas(folder: str | Path, product: str | None = None, orbit: str | No
     elif not (results / product).is_file():
         have = sorted(p.name for p in results.glob("vel*")) if results.is_dir() else []
         raise InputDataError(f"{results / product}: not found; velocity files there: {', '.join(have) or 'none'}")
-    filtered = ".filt" in product
+    return product
+
+
+def _read_results(results: Path, product: str, lines: int, width: int
+                  ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """(velocity mm/yr, valid, layers) of ``results/``: valid is a value and, for a masked product
+    (``*.mskd``), LiCSBAS's ``mask`` = 1; layers ``velocity_std`` (mm/yr), ``dem`` (m; NaN off the
+    DEM), ``mean_coherence`` (1), those whose files exist."""
     v = read_raster(results / product, lines, width)
     valid = np.isfinite(v)
-    layers = {}
     if product.endswith(".mskd") and (results / "mask").is_file():  # a raw product asked for stays unmasked
         valid &= read_raster(results / "mask", lines, width) == 1
+    layers = {}
     for name, var in (("vstd", "velocity_std"), ("hgt", "dem"), ("coh_avg", "mean_coherence")):
         if (results / name).is_file():
             layers[var] = read_raster(results / name, lines, width)
     if "dem" in layers:  # LiCSBAS writes NaN (and sometimes 0) off the DEM
         layers["dem"] = np.where(np.isfinite(layers["dem"]), layers["dem"], np.nan).astype(np.float32)
+    return v, valid, layers
 
+
+def _los_geometry(folder: Path, lines: int, width: int, layers: dict[str, np.ndarray]) -> dict:
+    """Geometry attributes from the LOS unit vectors beside ``folder`` (incidence_angle and heading,
+    deg; geometry_source), adding the ``incidence`` layer (deg) to ``layers``; {} without vectors."""
     geom = _geometry(folder, lines, width)
-    attrs_geom = {}
-    if geom is not None:
-        up = np.clip(geom["U"], -1, 1)
-        layers["incidence"] = np.rad2deg(np.arccos(up)).astype(np.float32)
-        heading_est = heading_from_los_azimuth(np.rad2deg(np.arctan2(geom["E"], geom["N"])))
-        attrs_geom = {"incidence_angle": float(np.nanmedian(layers["incidence"])), "heading": heading_est,
-                      "geometry_source": "LOS unit vectors E/N/U.geo"}
-    recorded = orbit_from_frame_id(folder) or orbit_from_heading(attrs_geom.get("heading"))
+    if geom is None:
+        return {}
+    up = np.clip(geom["U"], -1, 1)
+    layers["incidence"] = np.rad2deg(np.arccos(up)).astype(np.float32)
+    heading_est = heading_from_los_azimuth(np.rad2deg(np.arctan2(geom["E"], geom["N"])))
+    return {"incidence_angle": float(np.nanmedian(layers["incidence"])), "heading": heading_est,
+            "geometry_source": "LOS unit vectors E/N/U.geo"}
+
+
+def _orbit(folder: Path, orbit: str | None, heading: float | None) -> str:
+    """The orbit: the one recorded (LiCSAR frame id in the path, else the LOS vectors' ``heading``,
+    deg), which a given ``orbit`` must agree with, else the given one."""
+    recorded = orbit_from_frame_id(folder) or orbit_from_heading(heading)
     if orbit and recorded and orbit != recorded:
         raise InputDataError(f"{folder}: the data are {recorded} (frame id or LOS vectors), but were given as {orbit}; "
                              f"put them under inputs.{recorded} in the AOI file")
@@ -196,44 +240,28 @@ def open_licsbas(folder: str | Path, product: str | None = None, orbit: str | No
     if orbit not in SENTINEL1_ORBITS:
         raise InputDataError(f"{folder}: cannot tell the orbit (no LiCSAR frame id such as 124D_04854_171313 in "
                              f"the path, no LOS vectors); give orbit: ascending or descending")
-    if not attrs_geom:
-        nominal = SENTINEL1_ORBITS[orbit]
-        if incidence is None or heading is None:
-            log.warning("%s: no LOS vectors (GEOCml*/E.geo, N.geo, U.geo) and no incidence/heading given: "
-                        "using Sentinel-1's nominal %s geometry", folder, orbit)
-        attrs_geom = {"incidence_angle": float(incidence if incidence is not None else nominal["incidence_deg"]),
-                      "heading": float(heading if heading is not None else nominal["heading_deg"]),
-                      "geometry_source": "arguments" if incidence is not None and heading is not None
-                      else "Sentinel-1 nominal"}
-    wavelength = SENTINEL1_WAVELENGTH_M
+    return orbit
+
+
+def _given_geometry(folder: Path, orbit: str, incidence: float | None, heading: float | None) -> dict:
+    """Geometry attributes without LOS vectors: the given incidence / heading (deg), each missing one
+    Sentinel-1's nominal value for the orbit (with a warning)."""
+    nominal = SENTINEL1_ORBITS[orbit]
+    if incidence is None or heading is None:
+        log.warning("%s: no LOS vectors (GEOCml*/E.geo, N.geo, U.geo) and no incidence/heading given: "
+                    "using Sentinel-1's nominal %s geometry", folder, orbit)
+    return {"incidence_angle": float(incidence if incidence is not None else nominal["incidence_deg"]),
+            "heading": float(heading if heading is not None else nominal["heading_deg"]),
+            "geometry_source": "arguments" if incidence is not None and heading is not None
+            else "Sentinel-1 nominal"}
+
+
+def _wavelength(folder: Path) -> float:
+    """Radar wavelength (m) from ``info/13parameters.txt``, else Sentinel-1's."""
     par13 = folder / "info" / "13parameters.txt"
     if par13.is_file() and "wavelength" in (p := _params(par13)):
-        wavelength = float(p["wavelength"])
-
-    x = transform.c + transform.a * (np.arange(width) + 0.5)
-    y = transform.f + transform.e * (np.arange(lines) + 0.5)
-    data = {"velocity": (("y", "x"), np.where(valid, v, np.nan).astype(np.float32),
-                         {"long_name": "mean LOS velocity, towards the satellite", "units": "mm/yr"}),
-            "valid": (("y", "x"), valid, {"long_name": "velocity reliable (LiCSBAS mask and a value)"})}
-    units = {"velocity_std": "mm/yr", "dem": "m", "mean_coherence": "1", "incidence": "deg"}
-    for var, a in layers.items():
-        data[var] = (("y", "x"), a, {"units": units[var]})
-    coords = {"y": y, "x": x}
-    series = _time_series(folder, filtered, lines, width, time_series)
-    ref_date = ""
-    if series is not None:
-        dates, cum, path = series
-        data["displacement"] = (("time", "y", "x"), cum,
-                                {"long_name": "cumulative LOS displacement, towards the satellite", "units": "mm"})
-        coords["time"] = dates
-        ref_date = str(np.datetime_as_string(dates[0], unit="D"))
-    ds = xr.Dataset(data, coords=coords, attrs={
-        "orbit": orbit, "wavelength": wavelength, "source": str(folder), "method": f"LiCSBAS ({product})",
-        "velocity_product": product, "reference_date": ref_date, **attrs_geom,
-        **_reference(folder, filtered, transform)})
-    ds = ds.rio.write_crs("EPSG:4326").rio.write_transform(transform)
-    log.info("LiCSBAS %s: %d x %d px, %s, %s, %d %% valid", folder, lines, width, product, orbit, 100 * valid.mean())
-    return ds
+        return float(p["wavelength"])
+    return SENTINEL1_WAVELENGTH_M
 
 
 __all__ = ["VELOCITY_PRODUCTS", "open_licsbas", "read_grid", "read_raster"]

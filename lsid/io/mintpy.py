@@ -40,7 +40,8 @@ def _crs(attrs) -> CRS:
     return CRS.from_epsg(4326)
 
 
-def open_mintpy_stack(path: str | Path, geometry: str | Path | None = None, include_dropped: bool = False) -> xr.Dataset:
+def open_mintpy_stack(path: str | Path, geometry: str | Path | None = None,
+                      include_dropped: bool = False) -> xr.Dataset:
     """Read a geocoded MintPy ``ifgramStack.h5`` (and, optionally, its ``geometryGeo.h5``) into a Stack.
 
     Pairs flagged ``dropIfgram = False`` are left out unless ``include_dropped``.
@@ -51,7 +52,8 @@ def open_mintpy_stack(path: str | Path, geometry: str | Path | None = None, incl
     try:
         f = h5py.File(path, "r")
     except OSError as exc:
-        raise InputDataError(f"{path}: cannot be read as HDF5 ({exc}): the file is damaged or not a MintPy stack") from None
+        raise InputDataError(f"{path}: cannot be read as HDF5 ({exc}): "
+                             "the file is damaged or not a MintPy stack") from None
     with f:
         missing = [k for k in ("unwrapPhase", "date") if k not in f]
         if missing:
@@ -73,7 +75,8 @@ def open_mintpy_stack(path: str | Path, geometry: str | Path | None = None, incl
     x0, y0 = float(_attr(attrs, "X_FIRST")), float(_attr(attrs, "Y_FIRST"))
     dx, dy = float(_attr(attrs, "X_STEP")), float(_attr(attrs, "Y_STEP"))
     transform = Affine(dx, 0.0, x0, 0.0, dy, y0)
-    data = {"unwrapped_phase": (("pair", "y", "x"), phase, {"long_name": "unwrapped interferometric phase", "units": "rad"})}
+    data = {"unwrapped_phase": (("pair", "y", "x"), phase,
+                                {"long_name": "unwrapped interferometric phase", "units": "rad"})}
     if coh is not None:
         data["coherence"] = (("pair", "y", "x"), coh, {"long_name": "interferometric coherence", "units": "1"})
     coords = {"y": y0 + (np.arange(ny) + 0.5) * dy, "x": x0 + (np.arange(nx) + 0.5) * dx,
@@ -133,8 +136,9 @@ def write_mintpy_stack(stack: xr.Dataset, target: str | Path, looks: int = 1) ->
     M, ny, nx = stack.unwrapped_phase.shape
     with atomic_path(target) as tmp, h5py.File(tmp, "w") as f:
         f.create_dataset("date", data=np.array([[r.replace("-", "").encode(), s.replace("-", "").encode()]
-                                                for r, s in zip(ref, sec)]))
-        f.create_dataset("bperp", data=(stack.bperp.values if "bperp" in stack.coords else np.zeros(M)).astype(np.float32))
+                                                for r, s in zip(ref, sec, strict=True)]))
+        f.create_dataset("bperp",
+                         data=(stack.bperp.values if "bperp" in stack.coords else np.zeros(M)).astype(np.float32))
         f.create_dataset("dropIfgram", data=np.ones(M, dtype=bool))
         ph = f.create_dataset("unwrapPhase", (M, ny, nx), dtype=np.float32, chunks=(1, min(ny, 256), min(nx, 256)))
         co = f.create_dataset("coherence", (M, ny, nx), dtype=np.float32, chunks=(1, min(ny, 256), min(nx, 256)))
@@ -148,7 +152,8 @@ def write_mintpy_stack(stack: xr.Dataset, target: str | Path, looks: int = 1) ->
             "X_UNIT": "m" if stack.rio.crs.is_projected else "degrees",
             "Y_UNIT": "m" if stack.rio.crs.is_projected else "degrees",
             "WAVELENGTH": str(stack.attrs["wavelength"]), "ORBIT_DIRECTION": str(stack.attrs["orbit"]).upper(),
-            "HEADING": str(stack.attrs.get("heading", "nan")), "CENTER_INCIDENCE_ANGLE": str(stack.attrs.get("incidence_angle", "nan")),
+            "HEADING": str(stack.attrs.get("heading", "nan")),
+            "CENTER_INCIDENCE_ANGLE": str(stack.attrs.get("incidence_angle", "nan")),
             "REF_DATE": ref[0].replace("-", ""), "PROCESSOR": "lsid", "NCORRLOOKS": str(int(looks)),
             "ALOOKS": "1", "RLOOKS": "1",
             "DATE12": f"{ref[0][2:].replace('-', '')}-{sec[0][2:].replace('-', '')}",

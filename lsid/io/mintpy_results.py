@@ -34,6 +34,7 @@ from affine import Affine
 from lsid.constants import MM_PER_M, SENTINEL1_ORBITS
 from lsid.errors import InputDataError
 from lsid.geometry import heading_from_los_azimuth
+from lsid.io.deformation import deformation_dataset, pixel_centres
 from lsid.io.mintpy import _attr, _crs
 
 log = logging.getLogger(__name__)
@@ -121,6 +122,41 @@ def open_mintpy_results(path: str | Path, orbit: str | None = None, time_series:
     """
     files = find_mintpy_results(path)
     vpath = files["velocity"]
+    attrs, v, layers = _read_velocity(vpath)
+    valid = np.isfinite(v)  # (not v != 0: the reference pixel's velocity is exactly 0)
+    extra, mask = _extra_layers(files, v.shape)
+    layers.update(extra)
+    if mask is not None:
+        valid &= mask
+    transform = Affine(float(attrs["X_STEP"]), 0.0, float(attrs["X_FIRST"]),
+                       0.0, float(attrs["Y_STEP"]), float(attrs["Y_FIRST"]))
+    y, x = pixel_centres(transform, v.shape)
+    series = _series(files["timeseries"], v.shape) if time_series and "timeseries" in files else None
+    ref_date = str(attrs.get("REF_DATE", ""))
+    if series is not None:
+        ref_date = ref_date or str(np.datetime_as_string(series[0][0], unit="D"))
+    if len(ref_date) == 8 and ref_date.isdigit():
+        ref_date = f"{ref_date[:4]}-{ref_date[4:6]}-{ref_date[6:]}"
+    orbit = _orbit(vpath, orbit, attrs)
+    ts_name = f", {files['timeseries'].name}" if "timeseries" in files and time_series else ""
+    ds = deformation_dataset(
+        np.where(valid, v, np.nan).astype(np.float32), valid, y=y, x=x, layers=layers, series=series,
+        valid_long_name="velocity reliable (a value, MintPy's maskTempCoh)",
+        attrs={"orbit": orbit, "wavelength": float(attrs.get("WAVELENGTH", np.nan)), **_los_attrs(attrs, layers),
+               "source": str(vpath), "method": f"MintPy ({vpath.name}{ts_name})", "reference_date": ref_date,
+               **_reference_point(attrs, transform)},
+        crs=_crs(attrs), transform=transform)
+    log.info("MintPy %s: %d x %d px, %s, %d %% valid", vpath, v.shape[0], v.shape[1], orbit, 100 * valid.mean())
+    return ds
+
+
+#: Velocity units MintPy may write, and their factor to mm/yr.
+_VELOCITY_SCALE = {"m/year": MM_PER_M, "m/yr": MM_PER_M, "cm/year": 10.0, "cm/yr": 10.0, "mm/year": 1.0, "mm/yr": 1.0}
+
+
+def _read_velocity(vpath: Path) -> tuple[dict, np.ndarray, dict[str, np.ndarray]]:
+    """(the file's attributes, velocity mm/yr, {"velocity_std": mm/yr} when present) of a geocoded
+    MintPy velocity file."""
     with _open(vpath) as f:
         if "velocity" not in f:
             raise InputDataError(f"{vpath}: not a MintPy velocity file (no dataset 'velocity')")
@@ -131,20 +167,22 @@ def open_mintpy_results(path: str | Path, orbit: str | None = None, time_series:
         raise InputDataError(f"{vpath}: the results are in radar coordinates; geocode them first (MintPy "
                              f"geocode.py, or smallbaselineApp.py with mintpy.geocode = yes)")
     unit = str(attrs.get("UNIT", "m/year")).lower()
-    scale = {"m/year": MM_PER_M, "m/yr": MM_PER_M, "cm/year": 10.0, "cm/yr": 10.0, "mm/year": 1.0, "mm/yr": 1.0}
-    if unit not in scale:
-        raise InputDataError(f"{vpath}: velocity UNIT {unit!r} is not one of {', '.join(scale)}")
-    shape = v.shape
-    v *= scale[unit]
-    valid = np.isfinite(v)  # (not v != 0: the reference pixel's velocity is exactly 0)
-    layers = {}
-    if vstd is not None:
-        layers["velocity_std"] = vstd * scale[unit]
+    if unit not in _VELOCITY_SCALE:
+        raise InputDataError(f"{vpath}: velocity UNIT {unit!r} is not one of {', '.join(_VELOCITY_SCALE)}")
+    v *= _VELOCITY_SCALE[unit]
+    return attrs, v, {} if vstd is None else {"velocity_std": vstd * _VELOCITY_SCALE[unit]}
+
+
+def _extra_layers(files: dict[str, Path], shape: tuple[int, int]) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+    """(layers, mask) from the files found: ``temporal_coherence`` (1), ``dem`` (m), ``incidence``
+    and ``azimuth`` (deg, LOS ground to satellite, clockwise from north), MintPy's 0 (no data) as
+    NaN; the reliable-pixel mask of maskTempCoh (bool), None without one."""
+    layers, mask = {}, None
     if "temporal_coherence" in files:
         tcoh = _layers(files["temporal_coherence"], ("temporalCoherence",), shape)
         layers["temporal_coherence"] = tcoh["temporalCoherence"]
     if "mask" in files:
-        valid &= _layers(files["mask"], ("mask",), shape)["mask"] > 0
+        mask = _layers(files["mask"], ("mask",), shape)["mask"] > 0
     if "geometry" in files:
         geometry = _layers(files["geometry"], ("height", "incidenceAngle", "azimuthAngle"), shape, required=False)
         for src, dst in (("height", "dem"), ("incidenceAngle", "incidence"), ("azimuthAngle", "azimuth")):
@@ -152,39 +190,29 @@ def open_mintpy_results(path: str | Path, orbit: str | None = None, time_series:
                 a = geometry[src]
                 a[a == 0] = np.nan  # no data in MintPy's geometry
                 layers[dst] = -a if dst == "azimuth" else a  # counter-clockwise -> clockwise from north
-    x0, y0 = float(attrs["X_FIRST"]), float(attrs["Y_FIRST"])
-    dx, dy = float(attrs["X_STEP"]), float(attrs["Y_STEP"])
-    transform = Affine(dx, 0.0, x0, 0.0, dy, y0)
-    ny, nx = shape
-    coords = {"y": y0 + (np.arange(ny) + 0.5) * dy, "x": x0 + (np.arange(nx) + 0.5) * dx}
-    data = {"velocity": (("y", "x"), np.where(valid, v, np.nan).astype(np.float32),
-                         {"long_name": "mean LOS velocity, towards the satellite", "units": "mm/yr"}),
-            "valid": (("y", "x"), valid, {"long_name": "velocity reliable (a value, MintPy's maskTempCoh)"})}
-    units = {"velocity_std": "mm/yr", "temporal_coherence": "1", "dem": "m", "incidence": "deg", "azimuth": "deg"}
-    for k, a in layers.items():
-        data[k] = (("y", "x"), a, {"units": units[k]})
-    ref_date = str(attrs.get("REF_DATE", ""))
-    if time_series and "timeseries" in files:
-        tpath = files["timeseries"]
-        f = _open(tpath)
-        if "timeseries" not in f or "date" not in f:
-            raise InputDataError(f"{tpath}: not a MintPy time-series file (it needs the datasets timeseries and date)")
-        ts = f["timeseries"]
-        if ts.shape[1:] != shape:
-            raise InputDataError(f"{tpath}: the series is {ts.shape[1]} x {ts.shape[2]}, the velocity grid is "
-                                 f"{shape[0]} x {shape[1]}; give files of one MintPy run")
-        import dask.array as dsa
+    return layers, mask
 
-        dates = pd.to_datetime([d.decode() if isinstance(d, bytes) else str(d) for d in f["date"][()]],
-                               format="%Y%m%d").values.astype("datetime64[ns]")
-        # lazily (a frame's series is many GB); metres -> mm; the open dataset backs the dask array
-        disp = dsa.from_array(ts, chunks=(ts.shape[0], min(ny, 512), min(nx, 512))) * np.float32(MM_PER_M)
-        data["displacement"] = (("time", "y", "x"), disp,
-                                {"long_name": "LOS displacement, towards the satellite", "units": "mm"})
-        coords["time"] = dates
-        ref_date = ref_date or str(np.datetime_as_string(dates[0], unit="D"))
-    if len(ref_date) == 8 and ref_date.isdigit():
-        ref_date = f"{ref_date[:4]}-{ref_date[4:6]}-{ref_date[6:]}"
+
+def _series(tpath: Path, shape: tuple[int, int]):
+    """(dates datetime64[ns], lazy displacement (time, y, x) mm) of a MintPy time-series file."""
+    import dask.array as dsa
+
+    f = _open(tpath)
+    if "timeseries" not in f or "date" not in f:
+        raise InputDataError(f"{tpath}: not a MintPy time-series file (it needs the datasets timeseries and date)")
+    ts = f["timeseries"]
+    if ts.shape[1:] != shape:
+        raise InputDataError(f"{tpath}: the series is {ts.shape[1]} x {ts.shape[2]}, the velocity grid is "
+                             f"{shape[0]} x {shape[1]}; give files of one MintPy run")
+    dates = pd.to_datetime([d.decode() if isinstance(d, bytes) else str(d) for d in f["date"][()]],
+                           format="%Y%m%d").values.astype("datetime64[ns]")
+    # lazily (a frame's series is many GB); metres -> mm; the open dataset backs the dask array
+    ny, nx = shape
+    return dates, dsa.from_array(ts, chunks=(ts.shape[0], min(ny, 512), min(nx, 512))) * np.float32(MM_PER_M)
+
+
+def _orbit(vpath: Path, orbit: str | None, attrs: dict) -> str:
+    """The orbit: ORBIT_DIRECTION when recorded (a given ``orbit`` must agree), else the given one."""
     recorded = str(attrs.get("ORBIT_DIRECTION", "")).lower() or None
     if orbit and recorded in SENTINEL1_ORBITS and orbit != recorded:
         raise InputDataError(f"{vpath}: the file is {recorded} (ORBIT_DIRECTION), but was given as {orbit}; put it "
@@ -193,24 +221,27 @@ def open_mintpy_results(path: str | Path, orbit: str | None = None, time_series:
     if orbit not in SENTINEL1_ORBITS:
         raise InputDataError(f"{vpath}: the orbit is not recorded (ORBIT_DIRECTION); give orbit: ascending or "
                              f"descending")
-    ref = {"reference_x": np.nan, "reference_y": np.nan}
-    if "REF_X" in attrs and "REF_Y" in attrs:
-        x, y = transform * (int(attrs["REF_X"]) + 0.5, int(attrs["REF_Y"]) + 0.5)
-        ref = {"reference_x": float(x), "reference_y": float(y)}
+    return orbit
+
+
+def _los_attrs(attrs: dict, layers: dict[str, np.ndarray]) -> dict[str, float]:
+    """``heading`` and ``incidence_angle`` (deg): HEADING / CENTER_INCIDENCE_ANGLE, else from the
+    ``azimuth`` / ``incidence`` layers, else NaN."""
     heading = float(attrs.get("HEADING", np.nan))
     if not np.isfinite(heading) and "azimuth" in layers:
         heading = heading_from_los_azimuth(layers["azimuth"])
     incidence = float(attrs.get("CENTER_INCIDENCE_ANGLE", np.nan))
     if not np.isfinite(incidence) and "incidence" in layers:
         incidence = float(np.nanmedian(layers["incidence"]))
-    ds = xr.Dataset(data, coords=coords, attrs={
-        "orbit": orbit, "wavelength": float(attrs.get("WAVELENGTH", np.nan)), "heading": heading,
-        "incidence_angle": incidence, "source": str(vpath),
-        "method": f"MintPy ({vpath.name}{', ' + files['timeseries'].name if 'timeseries' in files and time_series else ''})",
-        "reference_date": ref_date, **ref})
-    ds = ds.rio.write_crs(_crs(attrs)).rio.write_transform(transform)
-    log.info("MintPy %s: %d x %d px, %s, %d %% valid", vpath, ny, nx, orbit, 100 * valid.mean())
-    return ds
+    return {"heading": heading, "incidence_angle": incidence}
+
+
+def _reference_point(attrs: dict, transform: Affine) -> dict[str, float]:
+    """Map coordinates of the centre of the reference pixel (REF_X, REF_Y), NaN when not recorded."""
+    if "REF_X" in attrs and "REF_Y" in attrs:
+        x, y = transform * (int(attrs["REF_X"]) + 0.5, int(attrs["REF_Y"]) + 0.5)
+        return {"reference_x": float(x), "reference_y": float(y)}
+    return {"reference_x": np.nan, "reference_y": np.nan}
 
 
 __all__ = ["find_mintpy_results", "open_mintpy_results"]

@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 DISK_CHUNK = 256
 
 #: Coherence is stored packed in one byte (CF scale_factor), decoded to float32 in [0, 1].
-COHERENCE_ENCODING = {"dtype": "uint8", "scale_factor": np.float32(1 / 250), "add_offset": np.float32(0.0), "_FillValue": np.uint8(255)}
+COHERENCE_ENCODING = {"dtype": "uint8", "scale_factor": np.float32(1 / 250), "add_offset": np.float32(0.0),
+                      "_FillValue": np.uint8(255)}
 
 
 def _chunksizes(var: xr.DataArray) -> tuple[int, ...]:

@@ -34,9 +34,9 @@ def cached_weights(weights) -> dict:
     folder = Path(torch.hub.get_dir()) / "checkpoints"
     path = folder / fname
     if not path.is_file():
-        raise WeightsMissing(f"ImageNet weights {fname} are not in the local torch cache ({folder}); this machine cannot "
-                             f"download them: copy the file there from a machine that can, or train from scratch "
-                             f"(pretrained: false)")
+        raise WeightsMissing(f"ImageNet weights {fname} are not in the local torch cache ({folder}); "
+                             f"this machine cannot download them: copy the file there from a machine that can, "
+                             f"or train from scratch (pretrained: false)")
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
@@ -65,7 +65,8 @@ def _first_conv(conv: nn.Conv2d, in_channels: int) -> nn.Conv2d:
     colour and repeated, so that a pretrained net still responds to its input's structure."""
     if conv.in_channels == in_channels:
         return conv
-    new = nn.Conv2d(in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, bias=conv.bias is not None)
+    new = nn.Conv2d(in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
+                    bias=conv.bias is not None)
     with torch.no_grad():
         new.weight.copy_(conv.weight.mean(dim=1, keepdim=True).repeat(1, in_channels, 1, 1) * 3 / in_channels)
         if conv.bias is not None:

@@ -10,18 +10,20 @@ import numpy as np
 import pandas as pd
 from matplotlib.patches import Patch, Rectangle
 
+from lsid import paper
 from lsid.plots.style import VELOCITY_CMAP, add_scalebar, km_axes, map_extent, stamp_synthetic
 
 SPLIT_COLOURS = {"train": "#1b9e77", "val": "#d95f02", "test": "#7570b3"}
-#: The paper's counts (Dong et al. 2026, §3.4).
-PAPER_COUNTS = {"maps": 248, "crops": 6560, "kept": 410, "augmented": 1230}
+#: The paper's counts (maps, crops, kept, augmented; lsid.paper.DATASET).
+PAPER_COUNTS = paper.DATASET
 
 
 def read_coco(tileset: str | Path, split: str, random: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(images, annotations) of one split of a TileSet as DataFrames."""
     folder = Path(tileset) / "annotations" / ("random" if random else "")
     coco = json.loads((folder / f"{split}.json").read_text())
-    anns = pd.DataFrame(coco["annotations"], columns=["id", "image_id", "category_id", "bbox", "area", "iscrowd", "object_id"])
+    anns = pd.DataFrame(coco["annotations"],
+                        columns=["id", "image_id", "category_id", "bbox", "area", "iscrowd", "object_id"])
     return pd.DataFrame(coco["images"]), anns
 
 
@@ -78,7 +80,8 @@ def fig_gallery(tiles_root: str | Path, n: int = 6, seed: int = 0, synthetic: bo
     pos = images[images.id.isin(anns.image_id)]
     pick = pos.sample(min(n, len(pos)), random_state=seed) if len(pos) else images.head(n)
     rows = (1 if "rendered" in modes else 0) + (3 if "physical" in modes else 0)
-    fig, axes = plt.subplots(rows, len(pick), figsize=(2.3 * len(pick), 2.4 * rows), squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(rows, len(pick), figsize=(2.3 * len(pick), 2.4 * rows), squeeze=False,
+                             layout="constrained")
     for j, (_, im) in enumerate(pick.iterrows()):
         boxes = anns[anns.image_id == im.id].bbox.tolist()
         r = 0
@@ -97,7 +100,8 @@ def fig_gallery(tiles_root: str | Path, n: int = 6, seed: int = 0, synthetic: bo
             ax.set_xticks([])
             ax.set_yticks([])
         axes[0, j].set_title(f"{im['orbit'][:4]}. {im['map']}\n{im['augmentation']}", fontsize=8)
-    labels = (["rendered"] if "rendered" in modes else []) + (["velocity", "coherence", "slope"] if "physical" in modes else [])
+    labels = ((["rendered"] if "rendered" in modes else [])
+              + (["velocity", "coherence", "slope"] if "physical" in modes else []))
     for i, lab in enumerate(labels):
         axes[i, 0].set_ylabel(lab)
     if synthetic:

@@ -9,15 +9,15 @@ import numpy as np
 import pandas as pd
 from matplotlib.patches import Rectangle
 
+from lsid import paper
+from lsid.paper import PRETTY
 from lsid.plots.dataset import load_tile_image
 from lsid.plots.style import stamp_synthetic
 
 LOSS_LABELS = {"loss_classifier": "classification", "loss_box_reg": "box regression",
                "loss_objectness": "RPN objectness", "loss_rpn_box_reg": "RPN box"}
-#: The paper's numbers (Dong et al. 2026, §4.2.1 and Table 2).
-PAPER_MAP = {"faster_rcnn_vgg16": 0.856, "crf_faster_rcnn": 0.888}
-PRETTY = {"faster_rcnn_vgg16": "Faster R-CNN (VGG16)", "crf_faster_rcnn": "CRF-Faster R-CNN",
-          "faster_rcnn_r50_fpn": "Faster R-CNN (ResNet-50 + FPN)", "faster_rcnn_r50_cbam": "Faster R-CNN (ResNet-50 + CBAM)"}
+#: The paper's test mAP@0.5 per model (lsid.paper.MAP50); PRETTY (display names) is lsid.paper's too.
+PAPER_MAP = paper.MAP50
 
 
 def _smooth(y: np.ndarray, n: int) -> np.ndarray:
@@ -31,9 +31,9 @@ def fig_losses(histories: dict[str, pd.DataFrame], synthetic: bool = True):
     fig, axes = plt.subplots(1, 4, figsize=(15, 3.4), layout="constrained")
     for name, h in histories.items():
         n = max(1, len(h) // 50)
-        for ax, key in zip(axes, LOSS_LABELS):
+        for ax, key in zip(axes, LOSS_LABELS, strict=True):
             ax.plot(h.iteration, _smooth(h[key].to_numpy(), n), label=PRETTY.get(name, name))
-    for ax, key in zip(axes, LOSS_LABELS):
+    for ax, key in zip(axes, LOSS_LABELS, strict=True):
         ax.set_title(LOSS_LABELS[key])
         ax.set_xlabel("iteration")
     axes[0].set_ylabel("loss")
@@ -96,7 +96,8 @@ def fig_examples(tileset: str | Path, gt: dict, detections: dict[str, list[dict]
             ax = axes[r, c]
             a = load_tile_image(tileset, im["file_name"])
             a = a if a.ndim == 3 and a.shape[-1] == 3 else a[0]  # RGB, or the velocity channel
-            ax.imshow(a, cmap=None if a.ndim == 3 else "RdBu", vmin=None if a.ndim == 3 else -1, vmax=None if a.ndim == 3 else 1)
+            ax.imshow(a, cmap=None if a.ndim == 3 else "RdBu", vmin=None if a.ndim == 3 else -1,
+                      vmax=None if a.ndim == 3 else 1)
             for g in gt["annotations"]:
                 if g["image_id"] == im["id"]:
                     x, y, w, h = g["bbox"]

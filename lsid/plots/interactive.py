@@ -105,8 +105,8 @@ def inventory_polygons(inv) -> object:
 def object_series(defo: xr.Dataset, inv) -> dict[str, pd.Series]:
     """Mean displacement series (mm) of the reliable pixels inside each potential landslide, minus the
     median series of a ring around it, keyed by id; the series of an orbit's Deformation."""
+    from lsid.inventory.case_study import ring_series
     from lsid.inventory.objects import SceneLayers
-    from lsid.plots.inventory import ring_series
 
     layers = SceneLayers(defo.drop_vars("displacement"))
     t = pd.to_datetime(defo.time.values)
@@ -160,5 +160,5 @@ def explorer(defo: xr.Dataset, inv=None):
     return (layer.opts(width=500, height=600, tools=["tap"]) + hv.DynamicMap(series, streams=[tap])).cols(2)
 
 
-__all__ = ["setup", "static_setup", "show", "velocity_image", "inventory_polygons", "object_series", "series_viewer", "explorer",
-           "MAX_IMAGE_PX", "HOVER_COLUMNS"]
+__all__ = ["setup", "static_setup", "show", "velocity_image", "inventory_polygons", "object_series", "series_viewer",
+           "explorer", "MAX_IMAGE_PX", "HOVER_COLUMNS"]

@@ -11,12 +11,14 @@ import xarray as xr
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.patches import Rectangle
 
+from lsid import paper
 from lsid.constants import WET_SEASON_MONTHS
 from lsid.plots.style import VELOCITY_CMAP, add_scalebar, km_axes, map_extent, stamp_synthetic
 
-#: The paper's box counts on the whole scene (Figs. 9-10) and its inventory numbers (§4.4).
-PAPER_BOXES = {"faster_rcnn_vgg16": {"ascending": 42, "descending": 74}, "crf_faster_rcnn": {"ascending": 57, "descending": 82}}
-PAPER_INVENTORY = {"potential_landslides": 38, "confirmed_share": 0.84, "both_orbits": 8}
+#: The paper's box counts on the whole scene (Figs. 9-10) and its inventory numbers (§4.4), from lsid.paper.
+PAPER_BOXES = paper.SCENE_BOXES
+PAPER_INVENTORY = {"potential_landslides": paper.POTENTIAL_LANDSLIDES, "confirmed_share": paper.CONFIRMED_SHARE,
+                   "both_orbits": paper.BOTH_ORBITS}
 SEEN_COLOURS = {"both": "#6a1b9a", "ascending": "#1b5e20", "descending": "#e65100"}
 
 
@@ -116,7 +118,7 @@ def fig_inventory_map(defos: dict[str, xr.Dataset], inv: gpd.GeoDataFrame, refer
     H1..Hn) on both orbits' velocity maps; the reference inventory in thin dashed grey."""
     fig, axes = plt.subplots(1, len(defos), figsize=(6.2 * len(defos), 8), layout="constrained", squeeze=False)
     limit = _limit(defos)
-    for ax, (o, d) in zip(axes[0], defos.items()):
+    for ax, (o, d) in zip(axes[0], defos.items(), strict=True):
         extent = map_extent(d)
         im = _velocity(ax, d, limit, hillshade)
         if reference is not None and len(reference):
@@ -131,7 +133,8 @@ def fig_inventory_map(defos: dict[str, xr.Dataset], inv: gpd.GeoDataFrame, refer
     if reference is not None:
         handles.append(plt.Line2D([], [], color="0.35", lw=0.8, ls="--", label="reference inventory"))
     axes[0, -1].legend(handles=handles, loc="upper right", fontsize=8, framealpha=0.85)
-    fig.colorbar(im, ax=axes[0].tolist(), shrink=0.5, extend="both", label="LOS velocity (mm/yr, against the scene median)")
+    fig.colorbar(im, ax=axes[0].tolist(), shrink=0.5, extend="both",
+                 label="LOS velocity (mm/yr, against the scene median)")
     if synthetic:
         stamp_synthetic(fig)
     return fig
@@ -172,11 +175,13 @@ def fig_inventory_panel(defos: dict[str, xr.Dataset], inv: gpd.GeoDataFrame, n: 
             v = v - r.get(f"v_ref{sfx}", np.nanmedian(v))
             lim = max(5.0, float(np.nanpercentile(np.abs(v), 99))) if np.isfinite(v).any() else 10.0
             ax = axes[i, j]
-            ax.imshow(v, cmap=VELOCITY_CMAP, norm=TwoSlopeNorm(0, -lim, lim), extent=map_extent(sub), interpolation="nearest")
+            ax.imshow(v, cmap=VELOCITY_CMAP, norm=TwoSlopeNorm(0, -lim, lim), extent=map_extent(sub),
+                      interpolation="nearest")
             _outlines(ax, pick.loc[[r.name]], color="k", lw=1.3)
             ax.set_xticks([])
             ax.set_yticks([])
-            ax.set_title(f"{r['id']} ({r['seen_in']}): {o}\n{r.get(f'v_p95{sfx}', np.nan):+.0f} mm/yr, ±{lim:.0f} scale",
+            ax.set_title(f"{r['id']} ({r['seen_in']}): {o}\n"
+                         f"{r.get(f'v_p95{sfx}', np.nan):+.0f} mm/yr, ±{lim:.0f} scale",
                          fontsize=8)
             add_scalebar(ax, map_extent(sub), length_km=0.5)
     if synthetic:
@@ -200,7 +205,7 @@ def fig_recall_by_class(tables: dict[str, pd.DataFrame], synthetic: bool = True)
     """Recall of the reference inventory per class, one panel per classification (``tables``: title ->
     DataFrame with columns source, class, objects, recall), one bar per source."""
     fig, axes = plt.subplots(1, len(tables), figsize=(5.5 * len(tables), 3.6), layout="constrained", squeeze=False)
-    for ax, (title, t) in zip(axes[0], tables.items()):
+    for ax, (title, t) in zip(axes[0], tables.items(), strict=True):
         sources = list(dict.fromkeys(t["source"]))
         w = 0.8 / max(1, len(sources))
         for k, src in enumerate(sources):
@@ -208,7 +213,8 @@ def fig_recall_by_class(tables: dict[str, pd.DataFrame], synthetic: bool = True)
             ax.bar(np.arange(len(ts)) + k * w, ts["recall"].fillna(0), width=w, label=src)
         first = t[t["source"] == sources[0]]
         ax.set_xticks(np.arange(len(first)) + w * (len(sources) - 1) / 2)
-        ax.set_xticklabels([f"{c}\n(n={n})" for c, n in zip(first["class"].astype(str), first["objects"])], fontsize=8)
+        labels = [f"{c}\n(n={n})" for c, n in zip(first["class"].astype(str), first["objects"], strict=True)]
+        ax.set_xticklabels(labels, fontsize=8)
         ax.set_ylim(0, 1.05)
         ax.set_ylabel("recall")
         ax.set_title(title)
@@ -233,105 +239,15 @@ __all__ = ["PAPER_BOXES", "PAPER_INVENTORY", "fig_scene_boxes", "table_box_count
 
 
 # ------------------------------------------------------------------------------------- case study
-def pick_case(inv: gpd.GeoDataFrame, by: str = "fastest") -> pd.Series | None:
-    """The case-study landslide: the ``fastest`` (largest |95th-percentile LOS rate| in any orbit) or the
-    ``largest`` potential landslide; None for an empty inventory."""
-    if inv.empty:
-        return None
-    if by == "largest":
-        return inv.loc[inv["area_m2"].idxmax()]
-    rate = np.nanmax(np.abs(inv[[c for c in inv.columns if c.startswith("v_p95")]].to_numpy(dtype=float)), axis=1)
-    return inv.iloc[int(np.nanargmax(np.nan_to_num(rate, nan=-1)))]
-
-
-def profile_line(obj: pd.Series, length_factor: float = 2.5) -> tuple[np.ndarray, np.ndarray]:
-    """End points (x, y) of a profile through the object's centre along its mean aspect (downslope),
-    ``length_factor`` times its equivalent diameter long."""
-    c = obj.geometry.centroid
-    L = length_factor * 2 * np.sqrt(obj.geometry.area / np.pi)
-    a = np.deg2rad(obj.get("aspect_deg", 90.0) if np.isfinite(obj.get("aspect_deg", np.nan)) else 90.0)
-    dx, dy = np.sin(a) * L / 2, np.cos(a) * L / 2
-    return np.array([c.x - dx, c.x + dx]), np.array([c.y - dy, c.y + dy])
-
-
-def sample_profile(d: xr.Dataset, xs: np.ndarray, ys: np.ndarray, var: str, n: int = 150) -> tuple[np.ndarray, np.ndarray]:
-    """(distance along the line in m, nearest-pixel values of ``var``) on ``n`` points from (xs[0], ys[0])
-    to (xs[1], ys[1]); unreliable velocity pixels are NaN."""
-    px, py = np.linspace(xs[0], xs[1], n), np.linspace(ys[0], ys[1], n)
-    pts = d[var].sel(x=xr.DataArray(px, dims="p"), y=xr.DataArray(py, dims="p"), method="nearest")
-    vals = np.asarray(pts.values, dtype=float)
-    if var == "velocity":
-        ok = d.valid.sel(x=xr.DataArray(px, dims="p"), y=xr.DataArray(py, dims="p"), method="nearest").values
-        vals = np.where(ok, vals, np.nan)
-    return np.hypot(px - px[0], py - py[0]), vals
-
-
-def series_points(obj: pd.Series, d: xr.Dataset, n: int = 3, layers=None) -> list[tuple[float, float]]:
-    """Map coordinates of ``n`` reliable pixels inside the object with the largest |LOS rate|, spread
-    apart (at least a fifth of the object's size), for its time-series plot. ``layers``: the orbit's
-    SceneLayers when already made."""
-    from lsid.inventory.objects import SceneLayers
-
-    layers = layers or SceneLayers(d)
-    (ys, xs), inside = layers.mask(obj.geometry)
-    v = np.where(inside, layers.velocity[ys, xs], np.nan)
-    order = np.argsort(-np.nan_to_num(np.abs(v), nan=-1), axis=None)
-    xc, yc = d.x.values[xs], d.y.values[ys]
-    min_gap = 0.2 * np.sqrt(obj.geometry.area)
-    chosen: list[tuple[float, float]] = []
-    for k in order:
-        r, c = np.unravel_index(k, v.shape)
-        if not np.isfinite(v[r, c]):
-            break
-        p = (float(xc[c]), float(yc[r]))
-        if all(np.hypot(p[0] - q[0], p[1] - q[1]) >= min_gap for q in chosen):
-            chosen.append(p)
-        if len(chosen) == n:
-            break
-    return chosen
-
-
-def ring_series(defo: xr.Dataset, layers, geom, ring_m: float = 300.0, max_pixels: int | None = None,
-                seed: int = 0) -> np.ndarray:
-    """Median displacement series (mm) of the reliable pixels in a ring of ``ring_m`` around ``geom``
-    (all of them, or ``max_pixels`` drawn with ``seed``); zeros when the ring has none. ``layers``: the
-    orbit's :class:`lsid.inventory.objects.SceneLayers`."""
-    (ys, xs), ring = layers.mask(geom.buffer(ring_m).difference(geom))
-    rr, cc = np.nonzero(ring & np.isfinite(layers.velocity[ys, xs]))
-    if not rr.size:
-        return np.zeros(defo.sizes["time"])
-    if max_pixels is not None and rr.size > max_pixels:
-        pick = np.random.default_rng(seed).choice(rr.size, size=max_pixels, replace=False)
-        rr, cc = rr[pick], cc[pick]
-    r0, c0 = rr.min(), cc.min()
-    block = defo.displacement.isel(y=slice(ys.start + r0, ys.start + rr.max() + 1),
-                                   x=slice(xs.start + c0, xs.start + cc.max() + 1)).values
-    return np.nanmedian(block[:, rr - r0, cc - c0], axis=1)
-
-
-def point_series(defo: xr.Dataset, obj: pd.Series, points: list[tuple[float, float]], ring_m: float = 300.0,
-                 max_ring_pixels: int = 400, seed: int = 0, layers=None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Displacement series (mm) at ``points`` (nearest pixels), each minus the median series of up to
-    ``max_ring_pixels`` reliable pixels in a ring of ``ring_m`` around the object (so that the motion is
-    against the ground around it, not against the scene's far-away reference pixel). ``layers``: the
-    orbit's SceneLayers when already made."""
-    from lsid.inventory.objects import SceneLayers
-
-    layers = layers or SceneLayers(defo.drop_vars("displacement"))
-    ref = ring_series(defo, layers, obj.geometry, ring_m, max_ring_pixels, seed)
-    t = defo.time.values
-    out = {}
-    for k, (px, py) in enumerate(points, 1):
-        y = np.asarray(defo.displacement.sel(x=px, y=py, method="nearest").values, dtype=float) - ref
-        out[f"P{k}"] = (t, y - y[0])
-    return out
+# the computations (which landslide, which points, the series, the profile) are lsid.inventory.case_study's
+from lsid.inventory.case_study import pick_case, point_series, profile_line, ring_series, sample_profile, series_points  # noqa: E402,F401
 
 
 def fig_case_map(defos: dict[str, xr.Dataset], obj: pd.Series, points: dict[str, list], line, synthetic: bool = True):
     """Fig. 15 analogue: each orbit's velocity around the case-study landslide (against its surroundings),
     its outline, the time-series points (P1..) and the profile line (A-A')."""
     fig, axes = plt.subplots(1, len(defos), figsize=(5.2 * len(defos), 4.8), layout="constrained", squeeze=False)
-    for ax, (o, d) in zip(axes[0], defos.items()):
+    for ax, (o, d) in zip(axes[0], defos.items(), strict=True):
         ys, xs = zoom_window(obj.geometry, d, margin=1.0)
         sub = d.isel(y=ys, x=xs)
         v = np.where(sub.valid.values, sub.velocity.values, np.nan)
@@ -363,7 +279,7 @@ def fig_case_series(series: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]],
     per orbit, each year's wet season (May-October) shaded."""
     fig, axes = plt.subplots(len(series), 1, figsize=(10, 3.2 * len(series)), layout="constrained", squeeze=False,
                              sharex=True)
-    for ax, (o, pts) in zip(axes[:, 0], series.items()):
+    for ax, (o, pts) in zip(axes[:, 0], series.items(), strict=True):
         times = None
         for name, (t, y) in pts.items():
             ax.plot(pd.to_datetime(t), y, "o-", ms=3, lw=1, label=name)
@@ -379,7 +295,8 @@ def fig_case_series(series: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]],
     return fig
 
 
-def fig_case_profile(profiles: dict[str, tuple[np.ndarray, np.ndarray]], elevation: tuple[np.ndarray, np.ndarray] | None,
+def fig_case_profile(profiles: dict[str, tuple[np.ndarray, np.ndarray]],
+                     elevation: tuple[np.ndarray, np.ndarray] | None,
                      inside: tuple[float, float] | None = None, synthetic: bool = True):
     """A profile A-A' across the landslide: each orbit's LOS velocity and the terrain elevation."""
     fig, ax = plt.subplots(figsize=(9, 3.6), layout="constrained")
@@ -400,5 +317,5 @@ def fig_case_profile(profiles: dict[str, tuple[np.ndarray, np.ndarray]], elevati
     return fig
 
 
-__all__ += ["ring_series", "point_series", "pick_case", "profile_line", "sample_profile", "series_points", "fig_case_map", "fig_case_series",
-            "fig_case_profile"]
+__all__ += ["ring_series", "point_series", "pick_case", "profile_line", "sample_profile", "series_points",
+            "fig_case_map", "fig_case_series", "fig_case_profile"]

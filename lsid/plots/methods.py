@@ -12,7 +12,8 @@ PIPELINE = (
     ("Sentinel-1 interferograms\n(HyP3, LiCSAR, GAMMA,\nMintPy; or lsid.synth)", "lsid.io", "Stack"),
     ("SBAS-InSAR inversion", "lsid.sbas", "Deformation:\nLOS series, velocity"),
     ("Per-date velocity maps,\ntiles, labels, splits", "lsid.tiles", "TileSet (COCO)"),
-    ("Faster R-CNN (VGG16) and\nCRF-Faster R-CNN\n(ResNet-50 + FPN + CBAM)", "lsid.models, lsid.train", "checkpoints,\nmAP"),
+    ("Faster R-CNN (VGG16) and\nCRF-Faster R-CNN\n(ResNet-50 + FPN + CBAM)", "lsid.models, lsid.training",
+     "checkpoints,\nmAP"),
     ("Whole-scene detection", "lsid.detect", "boxes per orbit"),
     ("Checks, asc/desc fusion,\n2-D rates, validation", "lsid.inventory", "potential landslides\n(GeoJSON, KML)"),
 )
@@ -27,7 +28,8 @@ def fig_pipeline():
         x = i * (w + gap)
         ax.add_patch(FancyBboxPatch((x, 1.0), w, h, boxstyle="round,pad=0.03", fc="#e3f2fd", ec="#1565c0"))
         ax.text(x + w / 2, 1.0 + h * 0.58, label, ha="center", va="center", fontsize=8)
-        ax.text(x + w / 2, 1.0 + 0.12, module, ha="center", va="bottom", fontsize=7, family="monospace", color="#1565c0")
+        ax.text(x + w / 2, 1.0 + 0.12, module, ha="center", va="bottom", fontsize=7, family="monospace",
+                color="#1565c0")
         ax.text(x + w / 2, 0.55, product, ha="center", va="center", fontsize=7.5, style="italic", color="0.25")
         if i < n - 1:
             ax.add_patch(FancyArrowPatch((x + w + 0.02, 1.0 + h / 2), (x + w + gap - 0.02, 1.0 + h / 2),
@@ -90,14 +92,16 @@ def fig_feature_maps(tables: dict[str, pd.DataFrame], pretty: dict[str, str] | N
         for _, r in out.iterrows():
             s = 2.4 * 4 / max(int(r["stride"]), 1)  # side against a stride-4 map (the finest any model has)
             ax.add_patch(plt.Rectangle((x, 1.5 - s / 2), s, s, fc="#fff3e0", ec="#e65100"))
-            ax.text(x + s / 2, 1.5 - s / 2 - 0.12, f"{r['channels']} ch\n/{r['stride']}", ha="center", va="top", fontsize=7)
+            ax.text(x + s / 2, 1.5 - s / 2 - 0.12, f"{r['channels']} ch\n/{r['stride']}", ha="center", va="top",
+                    fontsize=7)
             x += s + 0.25
         ax.set_xlim(-0.2, max(x, 3))
         ax.set_ylim(-0.2, 3)
         ax.set_aspect("equal")
         ax.axis("off")
         ax.set_title(pretty.get(name, name), fontsize=9)
-    fig.suptitle("feature maps seen by the RPN and the RoI heads (side ∝ map size, the same scale for all models; channels and stride)", fontsize=9)
+    fig.suptitle("feature maps seen by the RPN and the RoI heads (side ∝ map size, the same scale for all models; "
+                 "channels and stride)", fontsize=9)
     return fig
 
 

@@ -10,6 +10,7 @@ import xarray as xr
 from matplotlib.colors import TwoSlopeNorm
 
 from lsid.plots.style import VELOCITY_CMAP, add_scalebar, km_axes, map_extent, stamp_synthetic
+from lsid.sbas.scores import velocity_error
 
 
 def date_baselines(table: pd.DataFrame) -> pd.Series:
@@ -61,7 +62,8 @@ def fig_velocity_maps(defs: dict[str, xr.Dataset], hillshade: np.ndarray | None 
         if hillshade is not None:
             ax.imshow(hillshade, cmap="gray", extent=extent, vmin=0, vmax=1)
         v = np.where(d.valid.values, d.velocity.values, np.nan)
-        im = ax.imshow(v, cmap=VELOCITY_CMAP, norm=TwoSlopeNorm(0, -limit, limit), extent=extent, interpolation="nearest")
+        im = ax.imshow(v, cmap=VELOCITY_CMAP, norm=TwoSlopeNorm(0, -limit, limit), extent=extent,
+                       interpolation="nearest")
         if "reference_x" in d.attrs and np.isfinite(d.attrs["reference_x"]):
             ax.plot(d.attrs["reference_x"], d.attrs["reference_y"], "ks", ms=6, mfc="none", mew=1.5)
         ax.set_title(f"{orbit}: mean LOS velocity")
@@ -76,21 +78,6 @@ def fig_velocity_maps(defs: dict[str, xr.Dataset], hillshade: np.ndarray | None 
     if synthetic:
         stamp_synthetic(fig)
     return fig
-
-
-def velocity_error(d: xr.Dataset, truth: xr.Dataset) -> dict:
-    """RMSE, bias and correlation (mm/yr) of the estimated velocity against the true one, on reliable
-    pixels, with the truth referred to the same reference pixel."""
-    r, c = d.attrs["reference_row"], d.attrs["reference_col"]
-    tv = truth.velocity.values - truth.velocity.values[r, c]
-    ok = d.valid.values & np.isfinite(d.velocity.values)
-    e = d.velocity.values[ok] - tv[ok]
-    moving = ok & (np.abs(tv) >= 5)
-    em = d.velocity.values[moving] - tv[moving]
-    return {"pixels": int(ok.sum()), "rmse_mm_yr": float(np.sqrt(np.mean(e**2))), "bias_mm_yr": float(np.mean(e)),
-            "rmse_moving_mm_yr": float(np.sqrt(np.mean(em**2))) if em.size else np.nan,
-            "corr_moving": float(np.corrcoef(d.velocity.values[moving], tv[moving])[0, 1]) if em.size > 2 else np.nan,
-            "truth": tv, "mask": ok}
 
 
 def fig_velocity_vs_truth(defs: dict[str, xr.Dataset], truths: dict[str, xr.Dataset], figsize=(11, 4.8)):
@@ -111,3 +98,13 @@ def fig_velocity_vs_truth(defs: dict[str, xr.Dataset], truths: dict[str, xr.Data
         ax.set_title(f"{orbit}: RMSE {err['rmse_mm_yr']:.1f} mm/yr (moving: {err['rmse_moving_mm_yr']:.1f})")
     stamp_synthetic(fig)
     return fig
+
+
+def terrain_hillshade(layout) -> np.ndarray | None:
+    """Hillshade of a synthetic area's true DEM (``truth/terrain.nc`` of a RunLayout), None without one."""
+    from lsid.plots.study_area import hillshade
+
+    if not layout.terrain.exists():
+        return None
+    with xr.open_dataset(layout.terrain) as t:
+        return hillshade(t.dem.values, float(abs(t.x[1] - t.x[0])))

@@ -11,14 +11,17 @@ import pandas as pd
 from matplotlib.colors import LightSource, TwoSlopeNorm
 from matplotlib.patches import Patch
 
+from lsid import paper
 from lsid.geometry import los_azimuth_deg
+from lsid.layout import ORBITS, RunLayout, as_layout
 from lsid.plots.style import VELOCITY_CMAP, add_scalebar, km_axes, map_extent, stamp_synthetic
 
-#: Dong et al. (2026), Table 1, for the side-by-side table.
+#: Dong et al. (2026), Table 1, for the side-by-side table (the numbers are lsid.paper's).
 PAPER_TABLE1 = pd.DataFrame(
     {
-        "ascending": ["Sentinel-1A", "IW", "C", 5.6, "VV", "2019-01 .. 2021-12", 88, 216],
-        "descending": ["Sentinel-1A", "IW", "C", 5.6, "VV", "2019-01 .. 2021-12", 160, 238],
+        o: [paper.SENSOR["platform"], paper.SENSOR["mode"], paper.SENSOR["band"], paper.WAVELENGTH_CM,
+            paper.SENSOR["polarisation"], " .. ".join(paper.PERIOD), paper.IMAGES[o], paper.PAIRS_KEPT[o]]
+        for o in ORBITS
     },
     index=["platform", "mode", "band", "wavelength (cm)", "polarisation", "period", "images", "pairs kept"],
 )
@@ -47,19 +50,20 @@ def _look_arrows(ax, stacks: dict, extent):
                 va="top", fontsize=8, bbox=dict(fc="white", ec="none", alpha=0.7, pad=1))
 
 
-def fig_study_area(run_dir: str | Path, figsize=(11, 8.5)):
+def fig_study_area(layout: RunLayout | str | Path, figsize=(11, 8.5)):
     """Fig. 1 analogue: hillshaded DEM, river and reservoir, landslide truth, distractors and each
-    track's flight and look directions. Returns the matplotlib figure."""
+    track's flight and look directions, from a synthetic run (``layout``: its :class:`RunLayout`, or
+    the run folder). Returns the matplotlib figure."""
     import xarray as xr
 
-    run_dir = Path(run_dir)
-    terrain = xr.open_dataset(run_dir / "truth" / "terrain.nc")
-    slides = gpd.read_file(run_dir / "truth" / "landslides.geojson")
-    distractors = gpd.read_file(run_dir / "truth" / "distractors.geojson")
-    features = gpd.read_file(run_dir / "truth" / "features.geojson")
+    layout = as_layout(layout)
+    terrain = xr.open_dataset(layout.terrain)
+    slides = gpd.read_file(layout.true_landslides)
+    distractors = gpd.read_file(layout.true_distractors)
+    features = gpd.read_file(layout.true_features)
     stacks = {}
-    for o in ("ascending", "descending"):
-        with xr.open_dataset(run_dir / "stacks" / f"{o}.nc") as s:
+    for o in ORBITS:
+        with xr.open_dataset(layout.stack(o)) as s:
             stacks[o] = dict(s.attrs)
     extent = map_extent(terrain)
     p = float(abs(terrain.x[1] - terrain.x[0]))
@@ -108,20 +112,22 @@ def fig_study_area(run_dir: str | Path, figsize=(11, 8.5)):
     return fig
 
 
-def table_acquisitions(run_dir: str | Path | None = None, stacks: dict | None = None) -> pd.DataFrame:
-    """Table 1 analogue, read from the Stacks' own metadata: one column per track. Give either a run
-    folder (its ``stacks/<orbit>.nc``) or ``stacks`` = {orbit: Stack}."""
+def table_acquisitions(layout: RunLayout | str | Path | None = None, stacks: dict | None = None) -> pd.DataFrame:
+    """Table 1 analogue, read from the Stacks' own metadata: one column per track. Give either a run's
+    :class:`RunLayout` (or folder; its Stacks ``stacks/<orbit>.nc``) or ``stacks`` = {orbit: Stack}."""
     import xarray as xr
 
     if stacks is None:
-        stacks = {o: xr.open_dataset(Path(run_dir) / "stacks" / f"{o}.nc") for o in ("ascending", "descending")}
+        layout = as_layout(layout)
+        stacks = {o: xr.open_dataset(layout.stack(o)) for o in ORBITS}
     cols = {}
     for o, s in stacks.items():
         if "reference_date" not in s.coords:  # a Deformation input (velocity GeoTIFF, LiCSBAS)
             has_t = "time" in s.coords and s.sizes.get("time", 0) > 0
             t = s.time.values.astype("datetime64[D]") if has_t else None
             cols[o] = {"platform": s.attrs.get("source"), "method": s.attrs.get("method"),
-                       "incidence at centre (deg)": s.attrs.get("incidence_angle"), "heading (deg)": s.attrs.get("heading"),
+                       "incidence at centre (deg)": s.attrs.get("incidence_angle"),
+                       "heading (deg)": s.attrs.get("heading"),
                        "first date": str(t[0]) if has_t else "", "last date": str(t[-1]) if has_t else "",
                        "images": int(t.size) if has_t else "velocity map only",
                        "pixel size (CRS units)": float(abs(s.x[1] - s.x[0])),
@@ -176,15 +182,16 @@ def fig_interferograms(components: dict[str, dict[str, np.ndarray]], extent, tit
     return fig
 
 
-def fig_true_velocity(run_dir: str | Path, figsize=(11, 7.5)):
-    """True mean LOS velocity of each track (mm/yr): blue towards, red away from the satellite."""
+def fig_true_velocity(layout: RunLayout | str | Path, figsize=(11, 7.5)):
+    """True mean LOS velocity of each track (mm/yr) of a synthetic run (``layout``: its
+    :class:`RunLayout`, or the run folder): blue towards, red away from the satellite."""
     import xarray as xr
 
-    run_dir = Path(run_dir)
+    layout = as_layout(layout)
     fig, axes = plt.subplots(1, 2, figsize=figsize, layout="constrained")
-    slides = gpd.read_file(run_dir / "truth" / "landslides.geojson")
-    for ax, o in zip(axes, ("ascending", "descending")):
-        with xr.open_dataset(run_dir / "truth" / f"{o}.nc") as t:
+    slides = gpd.read_file(layout.true_landslides)
+    for ax, o in zip(axes, ORBITS, strict=True):
+        with xr.open_dataset(layout.truth(o)) as t:
             v = t.velocity.values
             extent = map_extent(t)
         lim = max(float(np.nanpercentile(np.abs(v), 99.9)), 5.0)

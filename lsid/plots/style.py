@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 
-#: Diverging map for LOS velocity as in Dong et al. (2026), Fig. 8: blue = towards the satellite
-#: (positive), red = away (negative).
-VELOCITY_CMAP = plt.get_cmap("RdBu")
+from lsid.colors import VELOCITY_CMAP  # the tiles' colour map too (lsid.tiles.render)
 
 SYNTHETIC_LABEL = "SYNTHETIC DATA (lsid.synth)"
 

@@ -2,7 +2,7 @@
 
 ``invert`` splits the scene into blocks of pixels (dask), solves every pixel of a block at once with
 :mod:`lsid.sbas.kernels` (only that pixel's valid pairs, its own weights), and returns the
-Deformation contract of DESIGN.md. The same call runs on the local threads or on a
+Deformation contract of docs/design.md. The same call runs on the local threads or on a
 dask.distributed ``Client``.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import warnings
+from dataclasses import dataclass
 
 import dask.array as da
 import numpy as np
@@ -123,7 +124,7 @@ def invert(
 
     Parameters
     ----------
-    stack : Stack (DESIGN.md), lazily opened or in memory.
+    stack : Stack (docs/design.md), lazily opened or in memory.
     weight : ``no`` (unweighted), ``coh`` (coherence) or ``var`` (inverse phase variance from
         coherence and looks, from the multilook phase PDF, as MintPy's default); ``coh``/``var``
         need a coherence layer.
@@ -143,13 +144,54 @@ def invert(
     ``temporal_coherence``, ``n_pairs``, ``valid``; geometry layers carried over. LOS positive towards
     the satellite.
     """
+    looks = _check_arguments(stack, weight, looks)
+    net = _network(stack)
+    to_mm = -float(stack.attrs["wavelength"]) / (4 * np.pi) * MM_PER_M  # phase (rad) -> LOS displacement (mm)
+    # Every unwrapped interferogram carries its own constant (the unwrapper's reference): refer all of
+    # them to one pixel, valid in every pair, before the inversion (as MintPy's reference_point step;
+    # the kernel subtracts the reference pixel's phase as it reads each block).
+    ref_rc, ref_phase = _pre_reference(stack, reference_point, block)
+    out = _solve(stack, net, to_mm=to_mm, weight=weight, looks=looks, ref_phase=ref_phase, block=block,
+                 client=client, progress=progress)
+    N = net.dates.size
+    disp, extra = out[:N], dict(zip(_EXTRA, out[N:], strict=True))
+    ds = _deformation(stack, disp, extra, net, weight=weight, looks=looks, reference_date=reference_date,
+                      min_temporal_coherence=min_temporal_coherence)
+    if ref_rc is None:
+        return ds
+    if isinstance(reference_point, str):  # move the datum to a stable spot (exact: the model is linear)
+        mcoh = extra["mean_coherence"]  # NaN when the coherence was not read (weight="no")
+        ref_rc = auto_reference_point(ds, mcoh if np.isfinite(mcoh).any() else None)  # among pixels of every pair
+    return _refer(ds, *ref_rc)
+
+
+def _check_arguments(stack: xr.Dataset, weight: str, looks: int | None) -> int:
+    """Check the Stack contract and the weighting; returns the number of looks for ``var`` (the
+    argument, else the Stack's ``looks`` attribute, else DEFAULT_LOOKS)."""
     check_stack(stack)
     if weight not in WEIGHTS:
         raise ValueError(f"weight must be one of {WEIGHTS}, got {weight!r}")
-    has_coh = "coherence" in stack
-    if weight != "no" and not has_coh:
+    if weight != "no" and "coherence" not in stack:
         raise InputDataError(f"weight={weight!r} needs a 'coherence' layer in the stack; use weight='no'")
-    looks = int(looks or stack.attrs.get("looks", DEFAULT_LOOKS))
+    return int(looks or stack.attrs.get("looks", DEFAULT_LOOKS))
+
+
+@dataclass(frozen=True)
+class _Network:
+    """The small-baseline network of a Stack: ``dates`` (N,) datetime64[D], sorted; ``ref_idx`` and
+    ``sec_idx`` (M,) the index in ``dates`` of each pair's reference and secondary date; ``dt`` (N-1,)
+    years between consecutive dates; ``n_components`` of the network."""
+
+    dates: np.ndarray
+    ref_idx: np.ndarray
+    sec_idx: np.ndarray
+    dt: np.ndarray
+    n_components: int
+
+
+def _network(stack: xr.Dataset) -> _Network:
+    """The network of ``stack``; refuses fewer than 3 dates and warns (at the caller of
+    :func:`invert`) when the network splits into several components."""
     ref = stack.reference_date.values.astype("datetime64[D]")
     sec = stack.secondary_date.values.astype("datetime64[D]")
     n_comp, dates, _ = components(ref, sec)
@@ -157,13 +199,27 @@ def invert(
         raise InputDataError(f"the stack spans only {dates.size} dates; a time series needs at least 3")
     if n_comp > 1:
         warnings.warn(f"the network splits into {n_comp} connected components: the minimum-norm solution "
-                      f"links them with zero rate over unobserved intervals", UserWarning, stacklevel=2)
-    ref_idx, sec_idx = np.searchsorted(dates, ref), np.searchsorted(dates, sec)
+                      f"links them with zero rate over unobserved intervals", UserWarning, stacklevel=3)
     days = (dates - dates[0]).astype(float)
-    dt = np.diff(days) / DAYS_PER_YEAR
-    to_mm = -float(stack.attrs["wavelength"]) / (4 * np.pi) * MM_PER_M
-    M, ny, nx = stack.unwrapped_phase.shape
-    N = dates.size
+    return _Network(dates, np.searchsorted(dates, ref), np.searchsorted(dates, sec), np.diff(days) / DAYS_PER_YEAR,
+                    n_comp)
+
+
+def _pre_reference(stack: xr.Dataset, reference_point, block: int) -> tuple[tuple[int, int] | None, np.ndarray]:
+    """(row, col) of the pixel the interferograms are referred to before the inversion (None without
+    a spatial reference) and its phase in every pair ((M,) rad; zeros without one)."""
+    if reference_point is None:
+        return None, np.zeros(stack.unwrapped_phase.shape[0])
+    ref_rc = _pre_reference_pixel(stack, reference_point, block)
+    return ref_rc, np.asarray(stack.unwrapped_phase[:, ref_rc[0], ref_rc[1]].values, dtype=np.float64)
+
+
+def _solve(stack: xr.Dataset, net: _Network, *, to_mm: float, weight: str, looks: int, ref_phase: np.ndarray,
+           block: int, client, progress: bool) -> np.ndarray:
+    """Solve every pixel, block by block: (N + len(EXTRA_OUTPUTS), ny, nx) float32, the N
+    displacements (mm) then the kernel's extra layers (see kernels.invert_pixels)."""
+    M = stack.unwrapped_phase.shape[0]
+    N = net.dates.size
 
     def as_dask(v):
         d = v.data if isinstance(v.data, da.Array) else da.from_array(v.data, chunks=-1)
@@ -171,45 +227,38 @@ def invert(
 
     phase = as_dask(stack.unwrapped_phase)
     chunks = ((N + len(_EXTRA),),) + phase.chunks[1:]
-    # Every unwrapped interferogram carries its own constant (the unwrapper's reference): refer all of
-    # them to one pixel, valid in every pair, before the inversion (as MintPy's reference_point step;
-    # the kernel subtracts the reference pixel's phase as it reads each block).
-    ref_rc = None
-    ref_phase = np.zeros(M)
-    if reference_point is not None:
-        ref_rc = _pre_reference_pixel(stack, reference_point, block)
-        ref_phase = np.asarray(stack.unwrapped_phase[:, ref_rc[0], ref_rc[1]].values, dtype=np.float64)
-    kw = dict(ref_idx=ref_idx, sec_idx=sec_idx, dt=dt, to_mm=to_mm, kind=weight, looks=looks, ref_phase=ref_phase)
+    kw = dict(ref_idx=net.ref_idx, sec_idx=net.sec_idx, dt=net.dt, to_mm=to_mm, kind=weight, looks=looks,
+              ref_phase=ref_phase)
     if weight != "no":
-        arr = da.map_blocks(_block, phase, as_dask(stack.coherence), chunks=chunks,
-                            dtype=np.float32, **kw)
+        arr = da.map_blocks(_block, phase, as_dask(stack.coherence), chunks=chunks, dtype=np.float32, **kw)
     else:
         arr = da.map_blocks(_block_no_coherence, phase, chunks=chunks, dtype=np.float32, **kw)
     if client is not None:
-        out = client.compute(arr).result()
-    else:  # blocks land straight in one preallocated array: the result is held once, not twice
-        out = np.empty(arr.shape, dtype=np.float32)
-        if progress:
-            from tqdm import tqdm
-            from tqdm.dask import TqdmCallback
+        return client.compute(arr).result()
+    # blocks land straight in one preallocated array: the result is held once, not twice
+    out = np.empty(arr.shape, dtype=np.float32)
+    if progress:
+        from tqdm import tqdm
+        from tqdm.dask import TqdmCallback
 
-            with TqdmCallback(desc=f"SBAS {stack.attrs.get('orbit', '')} ({M} pairs, {N} dates)", tqdm_class=tqdm):
-                da.store(arr, out, lock=False, scheduler=SCHEDULER)
-        else:
+        with TqdmCallback(desc=f"SBAS {stack.attrs.get('orbit', '')} ({M} pairs, {N} dates)", tqdm_class=tqdm):
             da.store(arr, out, lock=False, scheduler=SCHEDULER)
-    disp = out[:N]
-    extra = dict(zip(_EXTRA, out[N:]))
+    else:
+        da.store(arr, out, lock=False, scheduler=SCHEDULER)
+    return out
+
+
+def _deformation(stack: xr.Dataset, disp: np.ndarray, extra: dict[str, np.ndarray], net: _Network, *,
+                 weight: str, looks: int, reference_date, min_temporal_coherence: float) -> xr.Dataset:
+    """The Deformation of the solved layers (``disp`` (N, ny, nx) mm, modified in place, and the
+    kernel's ``extra`` layers), before any spatial reference: series zero at ``reference_date``
+    (default the first date), the ``valid`` rule, the Stack's geometry layers, CRS and transform."""
+    dates = net.dates
+    M, N = stack.unwrapped_phase.shape[0], dates.size
     tcoh = extra["temporal_coherence"]
-    n_pairs = extra["n_pairs"].astype(np.int32)
     valid = (np.isfinite(extra["velocity"]) & (tcoh >= min_temporal_coherence)
              & (extra["n_unspanned"] == 0))
-    if reference_date is not None:
-        rd = np.datetime64(reference_date, "D")
-        if rd not in dates:
-            raise InputDataError(f"reference_date {rd} is not an acquisition date ({dates[0]} .. {dates[-1]})")
-        disp -= disp[int(np.searchsorted(dates, rd))].copy()
-    else:
-        rd = dates[0]
+    rd = _zero_at_date(disp, dates, reference_date)
     ds = xr.Dataset(
         {
             "displacement": (("time", "y", "x"), disp, {
@@ -219,15 +268,16 @@ def invert(
             "velocity_std": (("y", "x"), extra["velocity_std"], {
                 "long_name": "standard deviation of the mean LOS velocity (from the fit residuals)", "units": "mm/yr"}),
             "temporal_coherence": (("y", "x"), tcoh, {"long_name": "temporal coherence", "units": "1"}),
-            "n_pairs": (("y", "x"), n_pairs, {"long_name": "number of valid interferograms"}),
+            "n_pairs": (("y", "x"), extra["n_pairs"].astype(np.int32), {"long_name": "number of valid interferograms"}),
             "valid": (("y", "x"), valid, {"long_name": "reliable pixel",
-                                          "rule": f"temporal_coherence >= {min_temporal_coherence} and every interval observed"}),
+                                          "rule": f"temporal_coherence >= {min_temporal_coherence} "
+                                                  "and every interval observed"}),
         },
         coords={"time": ("time", dates), "y": stack.y.values, "x": stack.x.values},
         attrs={
             "orbit": stack.attrs.get("orbit"), "wavelength": float(stack.attrs["wavelength"]),
             "reference_date": str(rd), "method": f"SBAS least squares (lsid), weight={weight}",
-            "weight": weight, "looks": looks, "n_pairs": M, "n_dates": N, "network_components": n_comp,
+            "weight": weight, "looks": looks, "n_pairs": M, "n_dates": N, "network_components": net.n_components,
             "source": stack.attrs.get("source", ""), "los_positive": "towards the satellite",
             "incidence_angle": stack.attrs.get("incidence_angle"), "heading": stack.attrs.get("heading"),
         },
@@ -238,50 +288,29 @@ def invert(
     if stack.rio.crs is not None:
         # in place: rioxarray's default is a deep copy of the whole result (twice, here)
         ds.rio.write_crs(stack.rio.crs, inplace=True).rio.write_transform(stack.rio.transform(), inplace=True)
-    if ref_rc is None:
-        return ds
-    if isinstance(reference_point, str):  # move the datum to a stable spot (exact: the model is linear)
-        mcoh = extra["mean_coherence"]  # NaN when the coherence was not read (weight="no")
-        ref_rc = auto_reference_point(ds, mcoh if np.isfinite(mcoh).any() else None, n_pairs == M)
-    return _refer(ds, *ref_rc)
+    return ds
+
+
+def _zero_at_date(disp: np.ndarray, dates: np.ndarray, reference_date) -> np.datetime64:
+    """Make the series ``disp`` (N, ny, nx) mm zero at ``reference_date`` (in place; it must be one
+    of ``dates``); returns that date (the first date when None: the inversion's series already is)."""
+    if reference_date is None:
+        return dates[0]
+    rd = np.datetime64(reference_date, "D")
+    if rd not in dates:
+        raise InputDataError(f"reference_date {rd} is not an acquisition date ({dates[0]} .. {dates[-1]})")
+    disp -= disp[int(np.searchsorted(dates, rd))].copy()
+    return rd
 
 
 def _pre_reference_pixel(stack, point, block: int) -> tuple[int, int]:
-    """Row and column of the pixel the interferograms are referred to before the inversion.
-
-    ``"auto"``: among a sample of blocks spread over the scene (not the whole stack: one extra read
-    of a few percent of the data), the pixel valid in every pair with the highest mean coherence
-    (over up to REFERENCE_SAMPLE_PAIRS pairs).
-    """
-    M, ny, nx = stack.unwrapped_phase.shape
+    """Row and column of the pixel the interferograms are referred to before the inversion:
+    :func:`_sample_reference_pixel` for ``"auto"``, else the pixel nearest map point ``(x, y)``
+    (Stack's map units), which must be inside the scene and valid in every pair."""
     if isinstance(point, str):
         if point != "auto":
             raise ValueError(f"reference_point must be 'auto', (x, y) or None, got {point!r}")
-        rows, cols = np.arange(0, ny, block), np.arange(0, nx, block)
-        starts = [(r, c) for r in rows for c in cols]
-        step = max(1, len(starts) // REFERENCE_SAMPLE_BLOCKS)
-        best, best_rc = -np.inf, None
-        for r0, c0 in starts[step // 2::step]:
-            win = dict(y=slice(r0, r0 + block), x=slice(c0, c0 + block))
-            ph = np.asarray(stack.unwrapped_phase.isel(**win).values)
-            valid = np.isfinite(ph).all(axis=0)
-            if not valid.any():
-                continue
-            if "coherence" in stack:
-                some = np.unique(np.linspace(0, M - 1, min(M, REFERENCE_SAMPLE_PAIRS)).round().astype(int))
-                score = np.asarray(stack.coherence.isel(pair=some, **win).values).mean(axis=0)
-                score = np.nan_to_num(score, nan=-1.0)
-                score = np.where(valid, score, -np.inf)
-            else:  # without coherence: the valid pixel nearest the block centre
-                rr, cc = np.mgrid[: valid.shape[0], : valid.shape[1]]
-                score = np.where(valid, -np.hypot(rr - valid.shape[0] / 2, cc - valid.shape[1] / 2), -np.inf)
-            k = int(np.argmax(score))
-            if score.flat[k] > best:
-                best, best_rc = score.flat[k], (r0 + k // valid.shape[1], c0 + k % valid.shape[1])
-        if best_rc is None:
-            raise InputDataError("no pixel is valid in every interferogram, so none can serve as reference point: "
-                                 "drop the pairs with few valid pixels (select_network(min_valid_share=...))")
-        return int(best_rc[0]), int(best_rc[1])
+        return _sample_reference_pixel(stack, block)
     x, y = point
     xs, ys = stack.x.values, stack.y.values
     if not ((min(xs[0], xs[-1]) <= x <= max(xs[0], xs[-1])) and (min(ys[0], ys[-1]) <= y <= max(ys[0], ys[-1]))):
@@ -292,6 +321,39 @@ def _pre_reference_pixel(stack, point, block: int) -> tuple[int, int]:
         raise InputDataError(f"reference point ({x}, {y}) falls on a pixel that is not valid in every "
                              f"interferogram: pick a coherent pixel or reference_point='auto'")
     return r, c
+
+
+def _sample_reference_pixel(stack, block: int) -> tuple[int, int]:
+    """(row, col) for ``reference_point="auto"``: among a sample of REFERENCE_SAMPLE_BLOCKS blocks of
+    ``block`` pixels spread over the scene (not the whole stack: one extra read of a few percent of
+    the data), the pixel valid in every pair with the highest mean coherence (over up to
+    REFERENCE_SAMPLE_PAIRS pairs); without coherence, the valid pixel nearest its block's centre."""
+    M, ny, nx = stack.unwrapped_phase.shape
+    rows, cols = np.arange(0, ny, block), np.arange(0, nx, block)
+    starts = [(r, c) for r in rows for c in cols]
+    step = max(1, len(starts) // REFERENCE_SAMPLE_BLOCKS)
+    best, best_rc = -np.inf, None
+    for r0, c0 in starts[step // 2::step]:
+        win = dict(y=slice(r0, r0 + block), x=slice(c0, c0 + block))
+        ph = np.asarray(stack.unwrapped_phase.isel(**win).values)
+        valid = np.isfinite(ph).all(axis=0)
+        if not valid.any():
+            continue
+        if "coherence" in stack:
+            some = np.unique(np.linspace(0, M - 1, min(M, REFERENCE_SAMPLE_PAIRS)).round().astype(int))
+            score = np.asarray(stack.coherence.isel(pair=some, **win).values).mean(axis=0)
+            score = np.nan_to_num(score, nan=-1.0)
+            score = np.where(valid, score, -np.inf)
+        else:  # without coherence: the valid pixel nearest the block centre
+            rr, cc = np.mgrid[: valid.shape[0], : valid.shape[1]]
+            score = np.where(valid, -np.hypot(rr - valid.shape[0] / 2, cc - valid.shape[1] / 2), -np.inf)
+        k = int(np.argmax(score))
+        if score.flat[k] > best:
+            best, best_rc = score.flat[k], (r0 + k // valid.shape[1], c0 + k % valid.shape[1])
+    if best_rc is None:
+        raise InputDataError("no pixel is valid in every interferogram, so none can serve as reference point: "
+                             "drop the pairs with few valid pixels (select_network(min_valid_share=...))")
+    return int(best_rc[0]), int(best_rc[1])
 
 
 def auto_reference_point(ds: xr.Dataset, coherence: np.ndarray | None = None,

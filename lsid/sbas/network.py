@@ -29,7 +29,8 @@ def pair_table(stack: xr.Dataset) -> pd.DataFrame:
         stats["mean_coherence"] = stack.coherence.where(valid).mean(dim=("y", "x"))
     # one pass over the stack for both statistics (two .values would read it twice)
     computed = xr.Dataset(stats).compute()
-    df["mean_coherence"] = np.asarray(computed["mean_coherence"].values, dtype=float) if "coherence" in stack else np.nan
+    df["mean_coherence"] = (np.asarray(computed["mean_coherence"].values, dtype=float) if "coherence" in stack
+                            else np.nan)
     df["valid_share"] = np.asarray(computed["valid_share"].values, dtype=float)
     df.index.name = "pair"
     return df
@@ -62,13 +63,14 @@ def spanning_tree_pairs(table: pd.DataFrame) -> np.ndarray:
     cost = np.maximum(cost, 1e-9)
     # keep the cheapest pair between any two dates, then the minimum spanning tree of the costs
     best = {}
-    for m, (a, b, w) in enumerate(zip(i, j, cost)):
+    for m, (a, b, w) in enumerate(zip(i, j, cost, strict=True)):
         if (a, b) not in best or w < cost[best[(a, b)]]:
             best[(a, b)] = m
     idx = np.array(list(best.values()))
     g = coo_matrix((cost[idx], (i[idx], j[idx])), shape=(dates.size, dates.size)).tocsr()
     t = minimum_spanning_tree(g).tocoo()
-    edges = set(zip(t.row.tolist(), t.col.tolist())) | set(zip(t.col.tolist(), t.row.tolist()))
+    rows, cols = t.row.tolist(), t.col.tolist()
+    edges = set(zip(rows, cols, strict=True)) | set(zip(cols, rows, strict=True))
     mask = np.zeros(len(table), dtype=bool)
     for (a, b), m in best.items():
         if (a, b) in edges:
@@ -117,7 +119,8 @@ def select_network(
         if table.mean_coherence.isna().all():
             raise InputDataError("min_mean_coherence given but the stack has no 'coherence' layer")
         reason[(table.mean_coherence < min_mean_coherence) & (reason == "")] = "coherence"
-    reason[(table.valid_share <= min_valid_share) & (reason == "")] = "no valid pixels" if min_valid_share == 0 else "valid share"
+    reason[(table.valid_share <= min_valid_share) & (reason == "")] = ("no valid pixels" if min_valid_share == 0
+                                                                       else "valid share")
     if max_pairs is not None:
         if max_pairs < 1:
             raise ValueError(f"max_pairs must be at least 1, got {max_pairs}")

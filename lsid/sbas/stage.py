@@ -1,51 +1,94 @@
-"""The SBAS stage of a run: network selection, inversion and outputs for each track.
+"""The SBAS stage: network selection, inversion and outputs for each track of an area.
 
-Outputs in ``<run_dir>/sbas/``: ``<orbit>.nc`` (Deformation, NetCDF/CF), ``velocity_<orbit>.tif``
-(Cloud-Optimised GeoTIFF, mm/yr, NaN where unreliable), ``network_<orbit>.csv`` (every pair, kept or
-why dropped) and ``<orbit>.json`` (parameters digest and summary numbers, written last).
+Inputs: each track's Stack (the synth stage's ``stacks/<orbit>.nc``, or the user's files named in the
+AOI's ``inputs``) or Deformation (a velocity GeoTIFF, LiCSBAS or MintPy results: not inverted again).
+Outputs (:class:`lsid.layout.RunLayout`): ``sbas/<orbit>.nc`` (Deformation, NetCDF/CF, on the area's
+working grid), ``sbas/velocity_<orbit>.tif`` (Cloud-Optimised GeoTIFF, mm/yr, NaN where unreliable),
+``sbas/network_<orbit>.csv`` (every pair, kept or why dropped) and ``sbas/<orbit>.json`` (summary and
+cache key, written last). Cache key: the sbas parameters, the track, the synth manifest's digest or
+the input files' sizes and times, the area's CRS and the stage's code.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 
 from lsid.config import AOIConfig
-from lsid.io.aoi import open_track, tracks
+from lsid.errors import InputDataError
+from lsid.io.aoi import input_fingerprint, open_track, tracks
 from lsid.io.atomic import atomic_path, ensure_writable_dir, write_text
 from lsid.io.crs import to_working_crs
 from lsid.io.geotiff import write_cog
 from lsid.io.netcdf import open_netcdf, write_netcdf
-from lsid.provenance import source_digest
+from lsid.layout import RunLayout, as_layout
+from lsid.provenance import code_digest, digest, read_stamp
 from lsid.sbas.invert import invert
 from lsid.sbas.network import select_network
 
 log = logging.getLogger(__name__)
 
 
-def output_paths(run_dir: str | Path, orbit: str) -> dict[str, Path]:
-    d = Path(run_dir) / "sbas"
-    return {"deformation": d / f"{orbit}.nc", "velocity": d / f"velocity_{orbit}.tif",
-            "network": d / f"network_{orbit}.csv", "summary": d / f"{orbit}.json"}
+def run(cfg: AOIConfig, layout: RunLayout, *, force: bool = False, progress: bool = False) -> dict:
+    """Invert every track of the area (each skipped when unchanged); returns {orbit: summary}."""
+    return {o: run_track(cfg, o, layout, force=force, progress=progress) for o in tracks(cfg)}
 
 
-def area_crs(cfg: AOIConfig, orbit: str, run_dir: str | Path) -> str | None:
+def load(layout: RunLayout) -> dict:
+    """{orbit: summary} of the tracks the stage wrote (``sbas/<orbit>.json``)."""
+    out = {o: json.loads(layout.sbas_summary(o).read_text()) for o in layout.deformations()
+           if layout.sbas_summary(o).exists()}
+    if not out:
+        raise InputDataError(f"{layout.sbas_dir}: no SBAS outputs; run the sbas stage first (lsid run ... --only sbas)")
+    return out
+
+
+def open_deformations(layout: RunLayout, series: bool = True) -> dict:
+    """{orbit: Deformation} in memory, with CRS; ``series=False`` leaves out the displacement series
+    (the maps only: a fraction of the memory)."""
+    out = {}
+    for orbit, p in layout.deformations().items():
+        d = open_netcdf(p, chunks=None, what="Deformation")
+        out[orbit] = d if series else d.drop_vars("displacement", errors="ignore")
+    if not out:
+        raise InputDataError(f"{layout.sbas_dir}: no Deformation (<orbit>.nc); run the sbas stage first "
+                             f"(lsid run ... --only sbas)")
+    return out
+
+
+def network_tables(layout: RunLayout) -> dict:
+    """{orbit: pair table (``network_<orbit>.csv``)} of the tracks inverted here (a Deformation input
+    has no network)."""
+    import pandas as pd
+
+    out = {}
+    for orbit in layout.deformations():
+        summary = read_stamp(layout.sbas_summary(orbit))
+        if summary.get("pairs_total"):
+            out[orbit] = pd.read_csv(layout.network(orbit), parse_dates=["reference_date", "secondary_date"])
+    return out
+
+
+def _products(layout: RunLayout, orbit: str) -> list:
+    return [layout.deformation(orbit), layout.velocity(orbit), layout.network(orbit)]
+
+
+def area_crs(cfg: AOIConfig, orbit: str, run_dir: str | RunLayout) -> str | None:
     """The CRS a track's Deformation must share with the area's other track: ``sbas.working_crs`` when
     set, else that of a track before it (ascending before descending) whose Deformation is written,
     else None (the track's own projected CRS, or its UTM zone). Fusion and the inventory measure both
     tracks' objects in one CRS."""
     if cfg.sbas.working_crs:
         return cfg.sbas.working_crs
+    layout = as_layout(run_dir)
     for other in tracks(cfg):
         if other == orbit:
             break
-        p = output_paths(run_dir, other)["deformation"]
+        p = layout.deformation(other)
         if p.exists():
             with open_netcdf(p, chunks={}, what="Deformation") as d:  # lazily: the CRS only
                 crs = d.rio.crs
@@ -54,34 +97,35 @@ def area_crs(cfg: AOIConfig, orbit: str, run_dir: str | Path) -> str | None:
     return None
 
 
-def _digest(cfg: AOIConfig, orbit: str, run_dir: Path, crs: str | None) -> str:
-    inputs = {"sbas": cfg.to_dict()["sbas"], "orbit": orbit, "code": source_digest("lsid.sbas", "lsid.io"),
-              "area_crs": crs}
+def _digest(cfg: AOIConfig, orbit: str, layout: RunLayout, crs: str | None) -> str:
+    """The track's cache key (module docstring)."""
+    parts = {"sbas": cfg.to_dict()["sbas"], "orbit": orbit, "code": code_digest(__name__), "area_crs": crs}
     if cfg.synthetic:
-        m = Path(run_dir) / "synth" / "manifest.json"
-        inputs["synth"] = json.loads(m.read_text())["digest"] if m.exists() else None
+        parts["synth"] = read_stamp(layout.synth_manifest).get("digest")
     else:
-        inputs["inputs"] = cfg.to_dict()["inputs"][orbit]
-    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+        parts["inputs"] = cfg.to_dict()["inputs"][orbit]
+        parts["files"] = input_fingerprint([getattr(cfg.inputs, orbit).path])
+    return digest(parts)
 
 
-def run_track(cfg: AOIConfig, orbit: str, run_dir: str | Path, force: bool = False, progress: bool = False) -> dict:
+def run_track(cfg: AOIConfig, orbit: str, layout: RunLayout, force: bool = False, progress: bool = False) -> dict:
     """Select the network, invert and write the outputs of one track; returns its summary.
 
     Skipped (the summary is read back) when the outputs exist for the same parameters and inputs.
+    ``layout``: the run's :class:`RunLayout` (or its folder).
     """
-    run_dir = Path(run_dir)
-    paths = output_paths(run_dir, orbit)
-    crs = area_crs(cfg, orbit, run_dir)
-    digest = _digest(cfg, orbit, run_dir, crs)
-    if not force and all(p.exists() for p in paths.values()):
-        summary = json.loads(paths["summary"].read_text())
-        if summary.get("digest") == digest:
+    layout = as_layout(layout)
+    crs = area_crs(cfg, orbit, layout)
+    key = _digest(cfg, orbit, layout, crs)
+    summary_path = layout.sbas_summary(orbit)
+    if not force and all(p.exists() for p in _products(layout, orbit)):
+        summary = read_stamp(summary_path)
+        if summary.get("digest") == key:
             return summary
-    ensure_writable_dir(paths["summary"].parent)
-    paths["summary"].unlink(missing_ok=True)
+    ensure_writable_dir(layout.sbas_dir)
+    summary_path.unlink(missing_ok=True)
     t0 = time.perf_counter()
-    stack = open_track(cfg, orbit, run_dir)
+    stack = open_track(cfg, orbit, layout)
     s = cfg.sbas
     caught = []
     if "unwrapped_phase" not in stack:  # a Deformation already (velocity GeoTIFF, LiCSBAS): nothing to invert
@@ -103,14 +147,15 @@ def run_track(cfg: AOIConfig, orbit: str, run_dir: str | Path, force: bool = Fal
                        progress=progress)
     d = to_working_crs(d, crs, s.working_resolution_m)  # metres, one CRS per area
     seconds = time.perf_counter() - t0
-    with atomic_path(paths["network"]) as tmp:
+    with atomic_path(layout.network(orbit)) as tmp:
         table.to_csv(tmp)
-    write_netcdf(d, paths["deformation"])
-    write_cog(d.velocity.where(d.valid), paths["velocity"])
+    write_netcdf(d, layout.deformation(orbit))
+    write_cog(d.velocity.where(d.valid), layout.velocity(orbit))
     v = d.velocity.values[d.valid.values]
     summary = {
-        "digest": digest, "orbit": orbit, "pairs_total": int(len(table)), "pairs_kept": int(table.kept.sum()),
-        "dates": int(d.sizes.get("time", 0)), "weight": s.weight, "network_components": int(d.attrs["network_components"]),
+        "digest": key, "orbit": orbit, "pairs_total": int(len(table)), "pairs_kept": int(table.kept.sum()),
+        "dates": int(d.sizes.get("time", 0)), "weight": s.weight,
+        "network_components": int(d.attrs["network_components"]),
         "valid_share": float(d.valid.values.mean()),
         "velocity_min_mm_yr": float(v.min()) if v.size else None,
         "velocity_max_mm_yr": float(v.max()) if v.size else None,
@@ -123,6 +168,6 @@ def run_track(cfg: AOIConfig, orbit: str, run_dir: str | Path, force: bool = Fal
         "warnings": [str(w.message) for w in caught
                      if not issubclass(w.category, (DeprecationWarning, PendingDeprecationWarning, FutureWarning))],
     }
-    write_text(paths["summary"], json.dumps(summary, indent=2))
+    write_text(summary_path, json.dumps(summary, indent=2))
     log.info("SBAS %s: %d/%d pairs, %.1f s", orbit, summary["pairs_kept"], summary["pairs_total"], seconds)
     return summary

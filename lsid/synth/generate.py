@@ -1,22 +1,12 @@
 """Write a synthetic area of interest to disk: Stacks per track plus every truth file.
 
-Layout under the run folder (``runs/<aoi>/<profile>/``)::
-
-    stacks/ascending.nc, stacks/descending.nc   Stack contract (DESIGN.md), NetCDF-4/CF
-    truth/terrain.nc                            true DEM, slope, aspect, vegetation, water, DEM error, labels
-    truth/ascending.nc, truth/descending.nc     true LOS velocity (mm/yr) and displacement series (mm)
-    truth/landslides.geojson                    landslide polygons with 3-D velocity and per-track LOS
-    truth/distractors.geojson                   non-landslide deformation (subsidence, excavation, dam)
-    truth/features.geojson                      river, reservoir, dam, terraces, gullies
-    truth/unwrapping_errors.csv                 the 2-pi patches put into pairs
-    synth/manifest.json                         parameters digest and file list (written last)
-
-A folder whose manifest matches the parameters is complete and is not generated again.
+The files (``stacks/``, ``truth/``, ``synth/manifest.json``) are those of :class:`lsid.layout.RunLayout`
+(the Stack contract: docs/design.md). A folder whose manifest matches the parameters and the
+generator's code is complete and is not generated again; :mod:`lsid.synth.stage` is the stage.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
@@ -29,6 +19,8 @@ import lsid
 from lsid.config import AOIConfig
 from lsid.io.atomic import atomic_path, ensure_writable_dir, write_text
 from lsid.io.netcdf import write_netcdf
+from lsid.layout import RunLayout
+from lsid.provenance import code_digest, digest
 from lsid.synth.interferograms import OrbitSimulator
 from lsid.synth.products import features_frame, sources_frame, stack_dataset, terrain_dataset, truth_dataset
 from lsid.synth.scene import Scene
@@ -43,25 +35,21 @@ ORBITS = ("ascending", "descending")
 STACK_ENCODING = {"unwrapped_phase": {"zlib": False}}
 
 
-def output_paths(run_dir: str | Path) -> dict[str, Path]:
-    """Paths of every file :func:`generate` writes."""
-    d = Path(run_dir)
-    paths = {f"stack_{o}": d / "stacks" / f"{o}.nc" for o in ORBITS}
-    paths.update({f"truth_{o}": d / "truth" / f"{o}.nc" for o in ORBITS})
-    paths.update({
-        "terrain": d / "truth" / "terrain.nc",
-        "landslides": d / "truth" / "landslides.geojson",
-        "distractors": d / "truth" / "distractors.geojson",
-        "features": d / "truth" / "features.geojson",
-        "unwrapping_errors": d / "truth" / "unwrapping_errors.csv",
-        "manifest": d / "synth" / "manifest.json",
-    })
+def output_paths(run_dir: str | Path | RunLayout) -> dict[str, Path]:
+    """Paths of every file :func:`generate` writes (keys: ``stack_<orbit>``, ``truth_<orbit>``,
+    ``terrain``, ``landslides``, ``distractors``, ``features``, ``unwrapping_errors``, ``manifest``)."""
+    lay = run_dir if isinstance(run_dir, RunLayout) else RunLayout(run_dir)
+    paths = {f"stack_{o}": lay.stack(o) for o in ORBITS}
+    paths.update({f"truth_{o}": lay.truth(o) for o in ORBITS})
+    paths.update({"terrain": lay.terrain, "landslides": lay.true_landslides, "distractors": lay.true_distractors,
+                  "features": lay.true_features, "unwrapping_errors": lay.unwrapping_errors,
+                  "manifest": lay.synth_manifest})
     return paths
 
 
 def _digest(aoi: AOIConfig) -> str:
-    data = {"seed": aoi.seed, "synth": aoi.to_dict()["synth"], "generator": lsid.__version__}
-    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+    """The generation's cache key: seed, synth parameters and the generator's code."""
+    return digest({"seed": aoi.seed, "synth": aoi.to_dict()["synth"], "code": code_digest(__name__)})
 
 
 def is_complete(aoi: AOIConfig, run_dir: str | Path) -> bool:
@@ -79,8 +67,8 @@ def _write_gdf(gdf, target: Path):
         gdf.to_file(tmp, driver="GeoJSON")
 
 
-def generate(aoi: AOIConfig, run_dir: str | Path | None = None, force: bool = False, n_threads: int = 2,
-             progress: bool = True) -> dict[str, Path]:
+def generate(aoi: AOIConfig, run_dir: str | Path | RunLayout | None = None, force: bool = False,
+             n_threads: int = 2, progress: bool = True) -> dict[str, Path]:
     """Generate the synthetic area ``aoi`` into ``run_dir`` (default ``runs/<name>/<profile>``).
 
     Skips the work when a complete generation with the same parameters is already there (unless
@@ -89,13 +77,14 @@ def generate(aoi: AOIConfig, run_dir: str | Path | None = None, force: bool = Fa
 
     Returns the dict of written paths (see :func:`output_paths`).
     """
-    run_dir = Path(run_dir) if run_dir is not None else aoi.run_dir()
-    paths = output_paths(run_dir)
+    lay = run_dir if isinstance(run_dir, RunLayout) else RunLayout(run_dir if run_dir is not None else aoi.run_dir())
+    run_dir = lay.root
+    paths = output_paths(lay)
     if not force and is_complete(aoi, run_dir):
         log.info("%s: synthetic data up to date, not regenerated", run_dir)
         return paths
-    for sub in ("stacks", "truth", "synth"):
-        ensure_writable_dir(run_dir / sub)
+    for folder in (lay.stacks_dir, lay.truth_dir, lay.synth_dir):
+        ensure_writable_dir(folder)
     paths["manifest"].unlink(missing_ok=True)
     t0 = time.perf_counter()
     scene = Scene.build(aoi)

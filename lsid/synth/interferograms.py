@@ -146,7 +146,7 @@ class OrbitSimulator:
         """True LOS displacement (mm, towards the satellite) at date ``i`` since the period start."""
         out = np.zeros(self.scene.grid.shape, dtype=np.float32)
         t = self.days[i]
-        for s, pattern in zip(self.scene.sources, self.source_los):
+        for s, pattern in zip(self.scene.sources, self.source_los, strict=True):
             out[s.rows, s.cols] += pattern * np.float32(s.history(t))
         return out
 
@@ -234,7 +234,8 @@ class OrbitSimulator:
         i, j = self.pairs[k]
         st = self._static
         dt_days = float(self.days[j] - self.days[i])
-        g = st["g_geom"][rows] * ((st["g0"][rows] - st["ginf"][rows]) * np.exp(-dt_days / st["tau"][rows]) + st["ginf"][rows])
+        g = st["g_geom"][rows] * ((st["g0"][rows] - st["ginf"][rows]) * np.exp(-dt_days / st["tau"][rows])
+                                  + st["ginf"][rows])
         months = {int(str(self.dates[i])[5:7]), int(str(self.dates[j])[5:7])}
         if months & set(SNOW_MONTHS):
             g = g * (1.0 - 0.85 * st["snow"][rows])
@@ -310,7 +311,7 @@ class OrbitSimulator:
         """True LOS displacement (mm, towards the satellite) at date ``i`` relative to the first date."""
         out = np.zeros(self.scene.grid.shape, dtype=np.float32)
         t, t0 = self.days[i], self.days[0]
-        for s, pattern in zip(self.scene.sources, self.source_los):
+        for s, pattern in zip(self.scene.sources, self.source_los, strict=True):
             if landslides_only and not s.is_landslide:
                 continue
             out[s.rows, s.cols] += pattern * np.float32(s.history(t) - s.history(t0))
@@ -331,7 +332,7 @@ class OrbitSimulator:
         """True mean LOS velocity (mm/yr, towards the satellite): the linear fit of the true
         displacement over this track's dates."""
         out = np.zeros(self.scene.grid.shape, dtype=np.float32)
-        for s, pattern, rate in zip(self.scene.sources, self.source_los, self.source_los_rates()):
+        for s, pattern, rate in zip(self.scene.sources, self.source_los, self.source_los_rates(), strict=True):
             if landslides_only and not s.is_landslide:
                 continue
             out[s.rows, s.cols] += pattern * np.float32(rate)

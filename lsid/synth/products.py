@@ -47,7 +47,7 @@ def _common_attrs(scene: Scene) -> dict:
 def stack_dataset(sim: OrbitSimulator) -> xr.Dataset:
     """The interferogram Stack of one track (lazy: pairs are computed when read or written).
 
-    Follows the Stack contract of DESIGN.md: ``unwrapped_phase`` (pair, y, x) rad, ``coherence``
+    Follows the Stack contract of docs/design.md: ``unwrapped_phase`` (pair, y, x) rad, ``coherence``
     (pair, y, x) in [0, 1], pair coordinates ``reference_date``, ``secondary_date``, ``bperp``, and
     geometry layers ``dem``, ``incidence``, ``azimuth``.
     """
@@ -78,8 +78,10 @@ def stack_dataset(sim: OrbitSimulator) -> xr.Dataset:
         },
         coords={
             **_coords(scene),
-            "reference_date": ("pair", sim.reference_dates.astype("datetime64[D]"), {"long_name": "reference (earlier) acquisition date"}),
-            "secondary_date": ("pair", sim.secondary_dates.astype("datetime64[D]"), {"long_name": "secondary (later) acquisition date"}),
+            "reference_date": ("pair", sim.reference_dates.astype("datetime64[D]"),
+                               {"long_name": "reference (earlier) acquisition date"}),
+            "secondary_date": ("pair", sim.secondary_dates.astype("datetime64[D]"),
+                               {"long_name": "secondary (later) acquisition date"}),
             "bperp": ("pair", sim.pair_bperp, {"long_name": "perpendicular baseline", "units": "m"}),
         },
         attrs={
@@ -103,7 +105,8 @@ def truth_dataset(sim: OrbitSimulator) -> xr.Dataset:
     scene = sim.scene
     ny, nx = scene.grid.shape
     tag = f"{scene.aoi.name}-{scene.aoi.profile}-{scene.aoi.seed}-{sim.orbit}"
-    blocks = [da.from_delayed(dask.delayed(sim.true_displacement_mm, pure=False)(i, dask_key_name=f"truth-{tag}-{i:05d}"),
+    blocks = [da.from_delayed(dask.delayed(sim.true_displacement_mm, pure=False)(i,
+                                                                                 dask_key_name=f"truth-{tag}-{i:05d}"),
                               (ny, nx), np.float32, name=f"truth-block-{tag}-{i:05d}")
               for i in range(sim.dates.size)]
     ds = xr.Dataset(
@@ -135,7 +138,8 @@ def terrain_dataset(scene: Scene) -> xr.Dataset:
         {
             "dem": (("y", "x"), t.dem, {"long_name": "true elevation", "units": "m"}),
             "slope": (("y", "x"), t.slope, {"long_name": "terrain slope", "units": "deg"}),
-            "aspect": (("y", "x"), t.aspect, {"long_name": "terrain aspect (downhill direction, clockwise from north)", "units": "deg"}),
+            "aspect": (("y", "x"), t.aspect,
+                       {"long_name": "terrain aspect (downhill direction, clockwise from north)", "units": "deg"}),
             "vegetation": (("y", "x"), t.vegetation, {"long_name": "vegetation density", "units": "1"}),
             "water": (("y", "x"), t.water.astype(np.uint8), {"long_name": "water (reservoir or river)", "units": "1"}),
             "dem_error": (("y", "x"), t.dem_error, {"long_name": "error of the processing DEM", "units": "m"}),

@@ -139,7 +139,8 @@ class _Placer:
         if rows.stop - rows.start < 2 or cols.stop - cols.start < 2:
             return None
         b = poly.bounds
-        if b[0] < self.grid.bounds[0] or b[2] > self.grid.bounds[2] or b[1] < self.grid.bounds[1] or b[3] > self.grid.bounds[3]:
+        if b[0] < self.grid.bounds[0] or b[2] > self.grid.bounds[2] \
+                or b[1] < self.grid.bounds[1] or b[3] > self.grid.bounds[3]:
             return None
         X, Y = np.meshgrid(self.grid.x[cols], self.grid.y[rows])
         inside = shapely.contains_xy(poly, X, Y)
@@ -193,7 +194,8 @@ def place_landslides(
     grid = terrain.grid
     n_days = (end - start).days + 1
     candidates = np.flatnonzero(
-        (terrain.slope > cfg.min_slope_deg + 3) & ~terrain.water & (terrain.dem > reservoir_level_m + MIN_BODY_CLEARANCE_M)
+        (terrain.slope > cfg.min_slope_deg + 3) & ~terrain.water
+        & (terrain.dem > reservoir_level_m + MIN_BODY_CLEARANCE_M)
     )
     if candidates.size == 0:
         log.warning("no slope steeper than %.0f deg: no landslide placed", cfg.min_slope_deg)
@@ -346,8 +348,8 @@ def place_distractors(
         host = terraces[order[i % len(terraces)]]
         c = host.centroid
         r = rng.uniform(120.0, 280.0)
-        poly = _ellipse(c.x + rng.uniform(-0.3, 0.3) * r, c.y + rng.uniform(-0.5, 0.5) * r, r, r * rng.uniform(0.6, 1.0),
-                        rng.uniform(0, 180)).intersection(host)
+        poly = _ellipse(c.x + rng.uniform(-0.3, 0.3) * r, c.y + rng.uniform(-0.5, 0.5) * r, r,
+                        r * rng.uniform(0.6, 1.0), rng.uniform(0, 180)).intersection(host)
         if poly.is_empty or poly.area < grid.pixel_size_m**2:
             continue
         rows, cols, w = _bowl_weight(grid, poly, inner=0.4)

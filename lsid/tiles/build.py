@@ -5,7 +5,8 @@ the quality filter and the labels (no image kept); the selection then needs only
 second pass renders and writes the selected tiles and their augmented copies. Memory is one tile's
 displacement series at a time, whatever the scene size.
 
-Output (``<run_dir>/tiles/``, written to a temporary folder and renamed when complete):
+Output (the run's ``tiles/``, :class:`lsid.layout.RunLayout`; written to a temporary folder and renamed
+when complete):
 ``<channels>/images/``, ``<channels>/annotations/{train,val,test}.json`` (COCO, spatially blocked
 split), ``<channels>/annotations/random/{train,val,test}.json`` (tile-wise random split, to measure
 the leak), ``<channels>/tiles.csv`` (provenance), ``<channels>/tileset.json``; ``summary.json``.
@@ -29,7 +30,8 @@ from lsid.geometry import slope_aspect
 from lsid.io.aoi import tracks
 from lsid.io.atomic import ensure_writable_dir, write_text
 from lsid.io.netcdf import open_netcdf
-from lsid.provenance import source_digest
+from lsid.layout import RunLayout, as_layout
+from lsid.provenance import code_digest, digest, read_stamp
 from lsid.tiles import labels as lab
 from lsid.tiles.augment import OPERATIONS, augment
 from lsid.tiles.maps import map_specs, window_maps
@@ -45,30 +47,25 @@ CATEGORY = {"id": 1, "name": "landslide", "supercategory": "deformation anomaly"
 NEGATIVES_WITHOUT_POSITIVES = 50
 
 
-def output_dir(run_dir: str | Path) -> Path:
-    return Path(run_dir) / "tiles"
-
-
-def _digest(cfg: AOIConfig, run_dir: Path) -> str:
-    parts = {"tiles": cfg.to_dict()["tiles"], "seed": cfg.seed,
-             "code": source_digest("lsid.tiles", "lsid.geometry", "lsid.plots.style")}
+def _digest(cfg: AOIConfig, layout: RunLayout) -> str:
+    """The TileSet's cache key: tiles parameters, seed, the SBAS summaries' digests, the inventory's
+    contents and the code of the tiles stage."""
+    parts = {"tiles": cfg.to_dict()["tiles"], "seed": cfg.seed, "code": code_digest(__name__)}
     for o in tracks(cfg):
-        summ = Path(run_dir) / "sbas" / f"{o}.json"
-        parts[o] = json.loads(summ.read_text()).get("digest") if summ.exists() else None
+        parts[o] = read_stamp(layout.sbas_summary(o)).get("digest")
     if cfg.tiles.inventory:
         p = Path(cfg.tiles.inventory)
         parts["inventory"] = hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else str(p)
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+    return digest(parts)
 
 
-def _inventory(cfg: AOIConfig, run_dir: Path, crs, bounds):
+def _inventory(cfg: AOIConfig, layout: RunLayout, crs, bounds):
     if cfg.tiles.inventory:
         return lab.load_inventory(cfg.tiles.inventory, crs, bounds), str(cfg.tiles.inventory)
     if not cfg.synthetic:
         raise InputDataError(f"area {cfg.name}: labels need a landslide inventory; set tiles.inventory in its AOI file "
                              f"(GeoJSON / Shapefile / GeoPackage polygons)")
-    path = run_dir / "truth" / "landslides.geojson"
-    return lab.load_inventory(path, crs, bounds), "synthetic truth (truth/landslides.geojson)"
+    return lab.load_inventory(layout.true_landslides, crs, bounds), "synthetic truth (truth/landslides.geojson)"
 
 
 def slope_layer(defo) -> np.ndarray:
@@ -151,7 +148,8 @@ def select(survey: pd.DataFrame, cfg: AOIConfig) -> pd.DataFrame:
         s.loc[_spread(g.index[g.positive.to_numpy()].to_numpy(), p.max_maps_per_tile), "kept"] = True
         neg_cand.extend(_spread(g.index[g.negative_pool.to_numpy()].to_numpy(), p.max_maps_per_tile))
     n_pos = int(s.kept.sum())
-    n_neg = int(round(p.negative_share / (1 - p.negative_share) * n_pos)) if n_pos else min(len(neg_cand), NEGATIVES_WITHOUT_POSITIVES)
+    n_neg = (int(round(p.negative_share / (1 - p.negative_share) * n_pos)) if n_pos
+             else min(len(neg_cand), NEGATIVES_WITHOUT_POSITIVES))
     if neg_cand and n_neg:
         s.loc[rng.choice(np.array(neg_cand), size=min(n_neg, len(neg_cand)), replace=False), "kept"] = True
     return s
@@ -187,29 +185,29 @@ def _coco(images: list[dict], anns: list[dict]) -> dict:
             "categories": [CATEGORY], "images": images, "annotations": anns}
 
 
-def build_tileset(cfg: AOIConfig, run_dir: str | Path, force: bool = False, progress: bool = False) -> dict:
+def build_tileset(cfg: AOIConfig, layout: RunLayout, force: bool = False, progress: bool = False) -> dict:
     """Build (or, when unchanged, reuse) the TileSet of a run; returns its summary (counts).
 
-    Needs the SBAS stage's Deformations (``<run_dir>/sbas/<orbit>.nc``).
+    Needs the SBAS stage's Deformations (``sbas/<orbit>.nc``). ``layout``: the run's
+    :class:`RunLayout` (or its folder).
     """
-    run_dir = Path(run_dir)
-    out = output_dir(run_dir)
-    digest = _digest(cfg, run_dir)
-    summary_path = out / "summary.json"
-    if not force and summary_path.exists():
-        old = json.loads(summary_path.read_text())
-        if old.get("digest") == digest:
+    layout = as_layout(layout)
+    out = layout.tiles_dir
+    key = _digest(cfg, layout)
+    if not force and layout.tiles_summary.exists():
+        old = json.loads(layout.tiles_summary.read_text())
+        if old.get("digest") == key:
             return old
     p = cfg.tiles
     defos, surveys, boxes, inv_source = {}, [], {}, None
     for orbit in tracks(cfg):
-        path = run_dir / "sbas" / f"{orbit}.nc"
+        path = layout.deformation(orbit)
         if not path.exists():
             raise InputDataError(f"{path}: no Deformation for the {orbit} track; run the SBAS stage first "
                                  f"(lsid run --aoi ... --only sbas)")
         defo = open_netcdf(path, chunks={}, what="Deformation")  # lazily, in its disk chunks
         tile_origins((defo.sizes["y"], defo.sizes["x"]), p.size, p.stride)  # tile larger than the scene: error now
-        inv, inv_source = _inventory(cfg, run_dir, defo.rio.crs, defo.rio.bounds())
+        inv, inv_source = _inventory(cfg, layout, defo.rio.crs, defo.rio.bounds())
         defos[orbit] = defo
         sv, bx = _survey(cfg, orbit, defo, inv, progress)
         surveys.append(sv)
@@ -226,7 +224,7 @@ def build_tileset(cfg: AOIConfig, run_dir: str | Path, force: bool = False, prog
     try:
         records = _write_images(cfg, kept, defos, boxes, tmp, progress)
         crs = next(iter(defos.values())).rio.crs
-        summary = _finish(cfg, survey, s, records, tmp, digest, inv_source, crs.to_string() if crs else "")
+        summary = _finish(cfg, survey, s, records, tmp, key, inv_source, crs.to_string() if crs else "")
         if out.exists():
             shutil.rmtree(out)
         tmp.rename(out)
@@ -305,7 +303,8 @@ def _counts(survey: pd.DataFrame, s: pd.DataFrame, rec: pd.DataFrame) -> dict:
         "crops": int(len(survey)),
         "crops_per_orbit": {o: int(n) for o, n in survey.orbit.value_counts().sort_index().items()},
         "maps_per_orbit": {o: int(g["map"].nunique()) for o, g in survey.groupby("orbit")},
-        "ground_tiles_per_orbit": {o: int(len(g[["row", "col"]].drop_duplicates())) for o, g in survey.groupby("orbit")},
+        "ground_tiles_per_orbit": {o: int(len(g[["row", "col"]].drop_duplicates()))
+                                   for o, g in survey.groupby("orbit")},
         "passes_quality": int(s.passes.sum()),
         "positive_available": int(s.positive.sum()),
         "clean_negative_available": int(s.negative_pool.sum()),
@@ -338,7 +337,8 @@ def _finish(cfg, survey, s, rec: pd.DataFrame, tmp: Path, digest: str, inv_sourc
         table["crs"], table["size"], table["scene"] = crs, p.size, cfg.name
         table["object_ids"] = [";".join(ids) for ids in rec.object_ids]
         table.to_csv(tmp / m / "tiles.csv", index=False)
-        for column, folder in (("split", tmp / m / "annotations"), ("random_split", tmp / m / "annotations" / "random")):
+        for column, folder in (("split", tmp / m / "annotations"),
+                               ("random_split", tmp / m / "annotations" / "random")):
             for sp in SPLITS:
                 images, anns = [], []
                 for r in rec[rec[column] == sp].itertuples():
@@ -359,10 +359,12 @@ def _finish(cfg, survey, s, rec: pd.DataFrame, tmp: Path, digest: str, inv_sourc
             "render": {"colormap": "RdBu (blue: towards the satellite)", "range_mm_yr": p.render_range_mm_yr,
                        "nodata_rgb": [160, 160, 160]} if m == "rendered" else None,
             "maps": (f"mean LOS velocity, and LOS velocity over a {p.window_days:g}-day window centred on every "
-                     f"{'' if p.date_step == 1 else ordinal(p.date_step) + ' '}date (mm/yr)") if p.per_date else "mean LOS velocity (mm/yr)",
+                     f"{'' if p.date_step == 1 else ordinal(p.date_step) + ' '}date (mm/yr)")
+                    if p.per_date else "mean LOS velocity (mm/yr)",
             "labels": f"boxes from {inv_source}; rules in lsid/tiles/labels.py", "categories": [CATEGORY],
             "splits": {"spatial": "annotations/{train,val,test}.json (ground blocks of "
-                                  f"{p.block_tiles} x {p.block_tiles} tiles; all dates and augmentations of a block in one split)",
+                                  f"{p.block_tiles} x {p.block_tiles} tiles; all dates and augmentations of a block "
+                                  "in one split)",
                        "random": "annotations/random/{train,val,test}.json (tile by tile; leaks)"},
             "parameters": cfg.to_dict()["tiles"], "counts": counts,
         }

@@ -61,7 +61,8 @@ def load_inventory(source, crs, scene_bounds: tuple[float, float, float, float])
         warnings.warn(f"{name}: the inventory is empty: every tile will be a negative", UserWarning, stacklevel=2)
         return gpd.GeoDataFrame({"id": []}, geometry=[], crs=crs)
     if gdf.crs is None:
-        raise InputDataError(f"{name}: the inventory has no CRS; set one (e.g. gdf.set_crs('EPSG:4326')) and save it again")
+        raise InputDataError(f"{name}: the inventory has no CRS; set one (e.g. gdf.set_crs('EPSG:4326')) "
+                             "and save it again")
     if gdf.crs != crs:
         log.info("%s: inventory reprojected from %s to %s", name, gdf.crs.to_string(), crs)
         gdf = gdf.to_crs(crs)
@@ -77,7 +78,8 @@ def load_inventory(source, crs, scene_bounds: tuple[float, float, float, float])
         b = gdf.total_bounds
         raise InputDataError(
             f"{name}: the inventory (x {b[0]:.1f}..{b[2]:.1f}, y {b[1]:.1f}..{b[3]:.1f} in {crs}) does not overlap "
-            f"the scene (x {scene_bounds[0]:.1f}..{scene_bounds[2]:.1f}, y {scene_bounds[1]:.1f}..{scene_bounds[3]:.1f}): "
+            f"the scene (x {scene_bounds[0]:.1f}..{scene_bounds[2]:.1f}, "
+            f"y {scene_bounds[1]:.1f}..{scene_bounds[3]:.1f}): "
             f"check that it is the inventory of this area and that its CRS is right")
     return gdf.reset_index(drop=True)
 

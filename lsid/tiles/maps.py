@@ -56,8 +56,8 @@ def window_velocity_weights(t_days: np.ndarray, centre: int, window_days: float)
 
 def map_specs(defo: xr.Dataset, per_date: bool = True, date_step: int = 1, window_days: float = 365.0) -> list[MapSpec]:
     """The maps of one Deformation: the mean-velocity map, then (``per_date``) every ``date_step``-th
-    date's window velocity, for the dates whose whole window lies inside the series. Raises InputDataError when per-date maps are asked of a Deformation with
-    no displacement series (a velocity GeoTIFF)."""
+    date's window velocity, for the dates whose whole window lies inside the series. Raises InputDataError
+    when per-date maps are asked of a Deformation with no displacement series (a velocity GeoTIFF)."""
     specs = [MapSpec("mean", None, None, int(defo.sizes.get("time", 0)))]
     if not per_date:
         return specs

@@ -23,7 +23,7 @@ PHYSICAL_CHANNELS = ("velocity / range", "temporal coherence", f"slope / {SLOPE_
 
 def render_rgb(v: np.ndarray, range_mm_yr: float) -> np.ndarray:
     """(rows, cols, 3) uint8 image of a velocity map (mm/yr, NaN = unreliable)."""
-    from lsid.plots.style import VELOCITY_CMAP
+    from lsid.colors import VELOCITY_CMAP  # here: importing lsid.tiles.render needs no matplotlib
 
     x = np.clip((np.nan_to_num(v) + range_mm_yr) / (2 * range_mm_yr), 0, 1)
     rgb = (VELOCITY_CMAP(x)[..., :3] * 255 + 0.5).astype(np.uint8)
