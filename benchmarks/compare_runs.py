@@ -6,8 +6,9 @@ Used to show that a restructuring changed no result: run the smoke study with th
 and with the new code into RUN_B (``lsid run --aoi data/aoi/ahai-synthetic.yaml --profile smoke
 --run-root ...``), then compare. Left out: the executed notebooks and the book (``notebooks/``,
 ``book/``, ``book_src/``: they hold timings and rendered figures), and, inside JSON and CSV files, what
-is a timing or a provenance record rather than a result: cache keys (`digest`, `key`: they hash the code, which
-is what changed), seconds, and absolute paths (the two runs live in different folders; compared with
+is a timing or a provenance record rather than a result: cache keys and product records (``digest``,
+``key``, ``products``: they hash the code, which is what changed, or record file times), seconds, and
+absolute paths (the two runs live in different folders; compared with
 the run folder replaced by ``<run>``). Everything else must agree: NetCDF variables, GeoTIFF rasters,
 GeoPackage / GeoJSON attributes and geometries, checkpoint tensors, tiles, tables. A file that is
 not byte-identical but equal within tolerance is listed as such (e.g. checkpoints whose pickled
@@ -28,7 +29,7 @@ import numpy as np
 #: Folders of a run that are presentation, not results.
 SKIP_DIRS = ("notebooks", "book", "book_src")
 #: Keys of JSON / columns of CSV files that record time or provenance, not results.
-SKIP_KEYS = {"digest", "key", "seconds", "seconds_per_epoch", "minutes", "wall_s", "elapsed_s"}
+SKIP_KEYS = {"digest", "key", "products", "seconds", "seconds_per_epoch", "minutes", "wall_s", "elapsed_s"}
 
 
 def _sha(p: Path) -> str:

@@ -43,6 +43,7 @@ def main():
     from lsid.io import open_stack
     from lsid.io.mintpy import write_mintpy_stack
     from lsid.io.mintpy_results import find_mintpy_results, open_mintpy_results
+    from lsid.layout import RunLayout
     from lsid.sbas import invert
     from lsid.synth import generate
 
@@ -54,9 +55,9 @@ def main():
     args = ap.parse_args()
 
     cfg = load_aoi(ROOT / "data" / "aoi" / "ahai-synthetic.yaml", "cpu")
-    run_dir = cfg.run_dir(ROOT / "runs")
-    generate(cfg, run_dir)  # reused when already there
-    stack = open_stack(run_dir / "stacks" / "ascending.nc", chunks=None)
+    layout = RunLayout.of(cfg, ROOT / "runs")
+    generate(cfg, layout)  # reused when already there
+    stack = open_stack(layout.stack("ascending"), chunks=None)
     ny, nx, c = stack.sizes["y"], stack.sizes["x"], args.crop
     sub = stack.isel(y=slice(ny // 2 - c // 2, ny // 2 + c // 2), x=slice(nx // 2 - c // 2, nx // 2 + c // 2)).load()
     auto = invert(sub, "no", reference_point="auto")

@@ -67,15 +67,16 @@ def run_child(code: str, *args, python=sys.executable, cwd=None) -> dict:
 
 def paper_size(profile: str) -> dict:
     from lsid.config import load_aoi
+    from lsid.layout import RunLayout
     from lsid.synth import generate, is_complete
 
     cfg = load_aoi(AOI, profile)
-    run_dir = cfg.run_dir(ROOT / "runs")
-    if not is_complete(cfg, run_dir):
+    layout = RunLayout.of(cfg, ROOT / "runs")
+    if not is_complete(cfg, layout.root):
         t0 = time.perf_counter()
-        generate(cfg, run_dir)
-        print(f"generated {run_dir} in {time.perf_counter() - t0:.0f} s", flush=True)
-    stack = run_dir / "stacks" / "ascending.nc"
+        generate(cfg, layout)
+        print(f"generated {layout.root} in {time.perf_counter() - t0:.0f} s", flush=True)
+    stack = layout.stack("ascending")
     out = {}
     for weight, target in (("no", 60), ("var", 300)):
         r = run_child(INVERT, AOI, profile, stack, weight)
@@ -92,17 +93,18 @@ def versus_mintpy(mintpy_python: str, crop: int) -> dict:
     from lsid.config import load_aoi
     from lsid.io import open_netcdf, open_stack
     from lsid.io.mintpy import write_mintpy_stack
+    from lsid.layout import RunLayout
     from lsid.sbas import invert
     from lsid.synth import generate
 
     cfg = load_aoi(AOI, "cpu")
-    run_dir = cfg.run_dir(ROOT / "runs")
-    generate(cfg, run_dir)
-    stack = open_stack(run_dir / "stacks" / "ascending.nc", chunks=None)
+    layout = RunLayout.of(cfg, ROOT / "runs")
+    generate(cfg, layout)
+    stack = open_stack(layout.stack("ascending"), chunks=None)
     ny, nx = stack.sizes["y"], stack.sizes["x"]
     r0, c0 = (ny - crop) // 2, (nx - crop) // 2
     sub = stack.isel(y=slice(r0, r0 + crop), x=slice(c0, c0 + crop)).load()
-    truth = open_netcdf(run_dir / "truth" / "ascending.nc", chunks=None).isel(
+    truth = open_netcdf(layout.truth("ascending"), chunks=None).isel(
         y=slice(r0, r0 + crop), x=slice(c0, c0 + crop))
     out = {"crop": [crop, crop], "pairs": int(sub.sizes["pair"])}
     with tempfile.TemporaryDirectory() as tmp:

@@ -38,6 +38,8 @@ print(json.dumps({"seconds": time.perf_counter() - t0}))
 
 
 def bench(profile: str, threads: int) -> dict:
+    from lsid.layout import RunLayout
+
     aoi = ROOT / "data" / "aoi" / "ahai-synthetic.yaml"
     out = Path(tempfile.mkdtemp(prefix=f"lsid-bench-{profile}-"))
     try:
@@ -48,7 +50,7 @@ def bench(profile: str, threads: int) -> dict:
         inner = json.loads(proc.stdout.strip().splitlines()[-1])
         peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
-        manifest = json.loads((out / "synth" / "manifest.json").read_text())
+        manifest = json.loads(RunLayout(out).synth_manifest.read_text())
     finally:
         shutil.rmtree(out, ignore_errors=True)
     return {

@@ -51,10 +51,11 @@ print(json.dumps({"seconds": time.perf_counter() - t0, "counts": {k: summary[k] 
 def bench(profile: str, run_root: Path) -> dict:
     """Build one profile's TileSet from the SBAS outputs under ``run_root/<area>/<profile>``."""
     from lsid.config import load_aoi
+    from lsid.layout import RunLayout
 
     cfg = load_aoi(AOI, profile)
-    src = run_root / cfg.name / profile
-    needed = [src / "sbas", src / "truth"]
+    src = RunLayout.of(cfg, run_root)
+    needed = [src.sbas_dir, src.truth_dir]
     missing = [str(p) for p in needed if not p.is_dir()]
     if missing:
         sys.exit(f"{', '.join(missing)} missing: run `lsid run --aoi {AOI.relative_to(ROOT)} --profile {profile} "
@@ -71,7 +72,7 @@ def bench(profile: str, run_root: Path) -> dict:
             sys.exit(f"TileSet build failed:\n{proc.stderr[-3000:]}")
         inner = json.loads(proc.stdout.strip().splitlines()[-1])
         peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        size = sum(p.stat().st_size for p in (tmp / "tiles").rglob("*") if p.is_file())
+        size = sum(p.stat().st_size for p in RunLayout(tmp).tiles_dir.rglob("*") if p.is_file())
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     c = inner["counts"]

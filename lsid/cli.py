@@ -28,13 +28,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("run", help="execute the study's notebooks with papermill and build the book")
+    from lsid.pipeline import STAGES  # the stage names, for `lsid run --help`
+
+    names = ", ".join(s.name for s in STAGES)
+    width = max(len(s.name) for s in STAGES)
+    epilog = "stages, in order:\n" + "\n".join(
+        f"  {s.name:<{width}}  {s.module or '(figures only)':<22}  {s.notebook}"
+        + ("  (once per detector run)" if s.per_run else "") for s in STAGES)
+    p = sub.add_parser("run", help="execute the study's stages and notebooks and build the book",
+                       epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
     _common(p)
-    p.add_argument("--only", nargs="+", metavar="STAGE", help="run only these stages")
-    p.add_argument("--from", dest="start", metavar="STAGE", help="run from this stage on")
+    p.add_argument("--only", nargs="+", metavar="STAGE", help=f"run only these stages, any of: {names}")
+    p.add_argument("--from", dest="start", metavar="STAGE", help=f"run from this stage on, one of: {names}")
     p.add_argument("--no-book", action="store_true", help="do not build the HTML book")
     p.add_argument("--force", action="store_true",
                    help="execute every selected notebook, even those whose inputs, parameters and code are unchanged")
+    p.add_argument("--wait", action="store_true",
+                   help="when another lsid run is writing the same run folder, wait for it (default: stop)")
 
     p = sub.add_parser("synth", help="generate the synthetic area (stacks and truth) only")
     _common(p)
@@ -53,15 +63,17 @@ def main(argv: list[str] | None = None) -> int:
             from lsid.pipeline import run
 
             run_dir = run(args.aoi, args.profile, args.run_root, only=args.only, start=args.start,
-                          book=not args.no_book, force=args.force)
+                          book=not args.no_book, force=args.force, wait=args.wait)
             print(f"[lsid] outputs in {run_dir}")
         elif args.command == "synth":
             from lsid.config import load_aoi
+            from lsid.io.lock import run_lock
             from lsid.layout import RunLayout
             from lsid.synth import stage
 
             cfg = load_aoi(args.aoi, args.profile)
-            manifest = stage.run(cfg, RunLayout.of(cfg, args.run_root), force=args.force, progress=True)
+            with run_lock(RunLayout.of(cfg, args.run_root).root):
+                manifest = stage.run(cfg, RunLayout.of(cfg, args.run_root), force=args.force, progress=True)
             if not manifest:
                 raise LsidError(f"{args.aoi}: not a synthetic area (synthetic: false): nothing to generate")
             for k, v in manifest["files"].items():

@@ -32,6 +32,29 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def projected_crs(value: str, example: str = "EPSG:32647") -> str:
+    """``value`` when it is a CRS pyproj knows, projected and in metres; else ValueError saying which of
+    the three it is not and what to give instead (``example``)."""
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    try:
+        crs = CRS.from_user_input(value)
+    except CRSError as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ValueError(f"not a CRS pyproj knows ({detail}); give an EPSG code such as {example}") from None
+    if not crs.is_projected:
+        kind = "geographic (degrees)" if crs.is_geographic else "not projected"
+        raise ValueError(f"{crs.name} is {kind}: lengths, areas and slopes are measured in metres, so give a "
+                         f"projected CRS such as {example} (the UTM zone of the area: EPSG:326NN north of the "
+                         f"equator, EPSG:327NN south, NN = zone)")
+    unit = crs.axis_info[0].unit_name if crs.axis_info else ""
+    if unit not in ("metre", "meter"):
+        raise ValueError(f"{crs.name} measures in {unit or 'unknown units'}, not metres; give a projected CRS in "
+                         f"metres such as {example}")
+    return value
+
+
 class GridConfig(_Strict):
     """Map grid of the scene: a north-up raster in a projected CRS (metres)."""
 
@@ -40,6 +63,11 @@ class GridConfig(_Strict):
     center_lat: float = Field(27.56, ge=-80, le=84, description="scene centre latitude, deg")
     shape: tuple[int, int] = Field((1536, 1024), description="(rows, columns), pixels")
     pixel_size_m: float = Field(28.0, ge=1.0, le=1000.0, description="pixel size, m")
+
+    @field_validator("crs")
+    @classmethod
+    def _crs(cls, v):
+        return projected_crs(v)
 
     @field_validator("shape")
     @classmethod
@@ -238,6 +266,11 @@ class SbasConfig(_Strict):
     working_resolution_m: float | None = Field(None, gt=0, le=10000, description="pixel size after resampling to "
                                                "working_crs, m (None: about the input's)")
 
+    @field_validator("working_crs")
+    @classmethod
+    def _working_crs(cls, v):
+        return None if v is None else projected_crs(v, "EPSG:32633")
+
     @model_validator(mode="after")
     def _point(self):
         if (self.reference_x is None) != (self.reference_y is None):
@@ -258,6 +291,8 @@ class OrbitInput(_Strict):
     incidence_deg: float | None = Field(None, ge=0, le=90, description="incidence angle when the files do not say, deg")
     heading_deg: float | None = Field(None, ge=-180, le=360, description="satellite heading, deg")
     velocity_units: Literal["mm/yr", "cm/yr", "m/yr"] = Field("mm/yr", description="units of a velocity GeoTIFF")
+    nodata: float | None = Field(None, description="value that marks missing data in the rasters when their files "
+                                                   "do not declare it (e.g. -9999, 0); None: the files' own nodata")
     product: str | None = Field(None, description="LiCSBAS velocity file in results/ (default: vel.filt.mskd, else "
                                                   "vel.mskd, vel.filt, vel)")
 
@@ -469,6 +504,14 @@ class AOIConfig(_Strict):
             raise ValueError("an area with synthetic: false needs 'inputs' (ascending and/or descending data)")
         return self
 
+    @model_validator(mode="after")
+    def _reference_date_in_period(self):
+        acq, rd = self.synth.acquisitions, self.sbas.reference_date
+        if self.synthetic and rd is not None and not acq.start <= rd <= acq.end:
+            raise ValueError(f"sbas.reference_date {rd} is outside the acquisition period ({acq.start} .. {acq.end}, "
+                             f"synth.acquisitions.start/end): choose a date inside it, or null (the first date)")
+        return self
+
     @field_validator("name")
     @classmethod
     def _slug(cls, v):
@@ -484,7 +527,9 @@ class AOIConfig(_Strict):
 
     def run_dir(self, root: str | Path = "runs") -> Path:
         """The folder of this AOI's run at its profile: ``<root>/<name>/<profile>``."""
-        return Path(root) / self.name / self.profile
+        from lsid.layout import RunLayout
+
+        return RunLayout.of(self, root).root
 
     def to_dict(self) -> dict:
         """Plain, JSON-serialisable parameters (dates as ISO strings)."""
@@ -529,15 +574,46 @@ def _allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:
     return sorted(current.model_fields)
 
 
+def _field_of(model: type[BaseModel], loc: tuple):
+    """The pydantic FieldInfo at ``loc`` in ``model``, or None."""
+    current: Any = model
+    field = None
+    for part in loc:
+        if current is None or not isinstance(part, str):
+            return None
+        field = current.model_fields.get(part)
+        if field is None:
+            return None
+        current = _model_of(field.annotation)
+    return field
+
+
+def _shown(value) -> str:
+    """`` = value`` for a message: short, and nothing for a whole section (a mapping)."""
+    if isinstance(value, dict):
+        return ""
+    text = repr(value)
+    return " = " + (text if len(text) <= 80 else text[:77] + "...")
+
+
 def _describe(model: type[BaseModel], error: dict) -> str:
     loc = tuple(error["loc"])
     key = ".".join(str(p) for p in loc) or "(top level)"
     if error["type"] == "extra_forbidden":
         allowed = ", ".join(k for k in _allowed_keys(model, loc) if k != "profile")
         return f"unknown key '{key}'; allowed keys here: {allowed}"
+    if error["type"] == "missing":
+        field = _field_of(model, loc)
+        what = f" ({field.description})" if field is not None and field.description else ""
+        if loc == ("name",):
+            return ("key 'name' is missing: add `name: <short-name>` (lower-case letters, digits, '-' or '_'; "
+                    "the run folder is runs/<name>/<profile>)")
+        return f"key '{key}' is missing: add it{what}"
     msg = error["msg"].removeprefix("Value error, ")
+    if error["type"].startswith("date_"):
+        msg += "; write a real calendar date as YYYY-MM-DD"
     if loc:
-        return f"key '{key}' = {error.get('input')!r}: {msg}"
+        return f"key '{key}'{_shown(error.get('input'))}: {msg}"
     return msg
 
 
@@ -554,8 +630,89 @@ def validate(data: dict, source: str = "<parameters>") -> AOIConfig:
         ) from None
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML's safe loader without its timestamp rule: dates stay strings, so that pydantic parses them and
+    a date that does not exist (2019-02-30) is reported against its key, not as a bare ValueError."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+#: The keys that name input files, as paths through the parameters.
+PATH_KEYS = (("inputs", "ascending", "path"), ("inputs", "descending", "path"), ("tiles", "inventory"),
+             ("inventory", "validation_inventory"))
+
+
+def _template_hint(path: Path) -> str:
+    return (f"start from `lsid check --template > {path}` (every key with its default) or copy "
+            f"data/aoi/ahai-synthetic.yaml")
+
+
+def _read_yaml(path: Path) -> dict:
+    """The top-level mapping of an AOI file, or ConfigError naming the file and what to fix."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not a text file (byte {exc.start} is not UTF-8); an area-of-interest file is "
+                          f"YAML text: {_template_hint(path)}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror or exc}); check that it is a file you may "
+                          f"read") from None
+    try:
+        raw = yaml.load(text, Loader=_Loader)  # a SafeLoader
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        at = f" at line {where.line + 1}, column {where.column + 1}" if where is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        if isinstance(exc, yaml.reader.ReaderError):
+            raise ConfigError(f"{path}: not a text file ({problem}); an area-of-interest file is YAML text: "
+                              f"{_template_hint(path)}") from None
+        raise ConfigError(f"{path}: not valid YAML{at} ({problem}); fix the syntax") from None
+    if raw is None or raw == {}:
+        raise ConfigError(f"{path}: the file is empty; {_template_hint(path)}, and set at least `name`")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys at the top level, got {type(raw).__name__}; "
+                          f"{_template_hint(path)}")
+    return raw
+
+
+def _resolve_paths(raw: dict, folder: Path) -> dict:
+    """Make the file's relative input paths absolute (relative to the AOI file's ``folder``), in place;
+    returns {key: the value as written} of every path key found."""
+    written = {}
+    for keys in PATH_KEYS:
+        parent = raw
+        for k in keys[:-1]:
+            parent = parent.get(k) if isinstance(parent, dict) else None
+        value = parent.get(keys[-1]) if isinstance(parent, dict) else None
+        if isinstance(value, str):
+            written[".".join(keys)] = value
+            if not Path(value).is_absolute():
+                parent[keys[-1]] = str((folder / value).resolve())
+    return written
+
+
+def _missing_paths(cfg: AOIConfig, written: dict, source: Path) -> list[str]:
+    """One line per path key whose file or folder does not exist."""
+    out = []
+    for keys in PATH_KEYS:
+        value: Any = cfg
+        for k in keys:
+            value = getattr(value, k, None) if value is not None else None
+        if value is None or Path(value).exists():
+            continue
+        key = ".".join(keys)
+        as_written = written.get(key, value)
+        rel = "" if Path(as_written).is_absolute() else f" (relative paths are read from {source.parent.resolve()})"
+        out.append(f"key '{key}' = {as_written!r}: {value} does not exist{rel}")
+    return out
+
+
 def load_aoi(path: str | Path, profile: str = "cpu", overrides: dict | None = None) -> AOIConfig:
-    """Read and validate an AOI YAML file at a profile.
+    """Read and validate an AOI YAML file at a profile: every key and value, the CRSs, the dates, and
+    that the input files it names exist (everything that can be checked without reading data).
 
     Parameters
     ----------
@@ -565,20 +722,16 @@ def load_aoi(path: str | Path, profile: str = "cpu", overrides: dict | None = No
 
     Raises
     ------
-    ConfigError : the file is missing or not YAML, a key is unknown, a value is out of range, or the
-        profile is unknown.
+    ConfigError : the file is missing, empty, not text or not YAML, a key is unknown or missing, a value
+        is out of range (a date that does not exist, a CRS that is not projected), an input file it
+        names does not exist, or the profile is unknown.
     """
     path = Path(path)
     if profile not in PROFILES:
         raise ConfigError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
     if not path.is_file():
         raise ConfigError(f"{path}: area-of-interest file not found; pass an existing data/aoi/<name>.yaml")
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc}); fix the syntax") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping of keys at the top level, got {type(raw).__name__}")
+    raw = _read_yaml(path)
     if "profile" in raw:
         raise ConfigError(f"{path}: 'profile' is chosen when running (--profile), not in the file; remove it")
     file_profiles = raw.pop("profiles", None) or {}
@@ -586,21 +739,15 @@ def load_aoi(path: str | Path, profile: str = "cpu", overrides: dict | None = No
         bad = sorted(set(file_profiles) - set(PROFILES)) if isinstance(file_profiles, dict) else file_profiles
         raise ConfigError(f"{path}: unknown profile(s) {bad} under 'profiles'; allowed: {', '.join(PROFILES)}")
     defaults = {"synth": SynthConfig().model_dump(mode="json")}
-    inputs = raw.get("inputs") or {}
-    for spec in (inputs.values() if isinstance(inputs, dict) else []):
-        if isinstance(spec, dict) and isinstance(spec.get("path"), str) and not Path(spec["path"]).is_absolute():
-            spec["path"] = str((path.parent / spec["path"]).resolve())  # relative to the AOI file
-    tiles = raw.get("tiles") or {}
-    if isinstance(tiles, dict) and isinstance(tiles.get("inventory"), str) \
-            and not Path(tiles["inventory"]).is_absolute():
-        tiles["inventory"] = str((path.parent / tiles["inventory"]).resolve())
-    inv = raw.get("inventory") or {}
-    if isinstance(inv, dict) and isinstance(inv.get("validation_inventory"), str) \
-            and not Path(inv["validation_inventory"]).is_absolute():
-        inv["validation_inventory"] = str((path.parent / inv["validation_inventory"]).resolve())
+    written = _resolve_paths(raw, path.parent)  # relative to the AOI file
     merged = deep_merge(defaults, raw)
     merged = deep_merge(merged, PROFILE_OVERRIDES[profile])
     merged = deep_merge(merged, file_profiles.get(profile) or {})
     merged = deep_merge(merged, overrides or {})
     merged["profile"] = profile
-    return validate(merged, source=str(path))
+    cfg = validate(merged, source=str(path))
+    missing = _missing_paths(cfg, written, path)
+    if missing:
+        raise ConfigError(f"{path}: input not found:\n  " + "\n  ".join(missing)
+                          + "\nFix the path (absolute, or relative to the AOI file) or put the data there.")
+    return cfg

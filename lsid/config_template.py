@@ -84,7 +84,7 @@ def _lines(model: type[BaseModel], values: dict, indent: int) -> list[str]:
 
 def template(name: str = "my-area") -> str:
     """The commented YAML template: every key of an AOI file at its default (the built-in profiles
-    change only sizes, see ``lsid/config.py::PROFILE_OVERRIDES``)."""
+    change only sizes, see ``lsid/profiles.py``)."""
     cfg = AOIConfig(name=name)
     head = [
         "# lsid area-of-interest file: every key, its default, its meaning and unit, its allowed range.",

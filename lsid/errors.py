@@ -18,3 +18,9 @@ class OutputError(LsidError, OSError):
 
 class InputDataError(LsidError, ValueError):
     """An input data file is missing, corrupt or does not follow the expected contract."""
+
+
+class InputWarning(UserWarning):
+    """An input's values look implausible (an undeclared no-data value, a unit that does not fit the
+    statistics, a suspicious grid) but could still be right: lsid reads them as they are and says why
+    and how to fix it. Turn these into errors with ``warnings.simplefilter("error", InputWarning)``."""

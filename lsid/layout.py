@@ -17,7 +17,7 @@ brackets)::
     sbas/velocity_<orbit>.tif             [sbas] mean LOS velocity, mm/yr (COG; NaN where unreliable)
     sbas/network_<orbit>.csv              [sbas] every pair, kept or why dropped
     sbas/<orbit>.json                     [sbas] summary and digest (written last)
-    tiles/<channels>/                     [tiles] a TileSet: images/, annotations/, tiles.csv, tileset.json
+    tiles/<channels>/                     [tiles] a TileSet (see :class:`TileSetLayout`)
     tiles/survey.csv, tiles/summary.json  [tiles] every (tile, map) surveyed; counts and digest (last)
     models/<model>_<channels>_<split>/    [training] see :class:`ModelLayout`
     detections/<model>_<orbit>.gpkg       [inventory] scene boxes of one detector on one orbit
@@ -89,6 +89,59 @@ class ModelLayout:
     @property
     def metrics(self) -> Path:
         return self.folder / "metrics.json"
+
+
+@dataclass(frozen=True)
+class TileSetLayout:
+    """The folder of one TileSet (one channel mode; the TileSet contract of docs/design.md)::
+
+        images/<stem>.png | .npy              one file per tile (rendered: 8-bit RGB PNG; physical: float16 .npy)
+        annotations/{train,val,test}.json     COCO, boxes in pixels, spatially blocked split
+        annotations/random/{...}.json         tile-by-tile random split (to show the leak)
+        tiles.csv                             provenance: one row per image (map, window, split, transform)
+        tileset.json                          channels, value ranges, how it was built, counts (written last)
+
+    Any folder will do (``python -m lsid.train --tileset FOLDER``); a run's are
+    :meth:`RunLayout.tileset_layout`.
+    """
+
+    folder: Path
+
+    def __post_init__(self):
+        object.__setattr__(self, "folder", Path(self.folder))
+
+    @property
+    def images_dir(self) -> Path:
+        """The folder of the tile images."""
+        return self.folder / "images"
+
+    def image(self, file_name: str) -> Path:
+        """A tile image from its COCO / tiles.csv ``file_name`` (``images/<stem>.<ext>``)."""
+        return self.folder / file_name
+
+    @property
+    def annotations_dir(self) -> Path:
+        """The COCO files of the spatially blocked split."""
+        return self.folder / "annotations"
+
+    @property
+    def random_annotations_dir(self) -> Path:
+        """The COCO files of the tile-by-tile random split."""
+        return self.annotations_dir / "random"
+
+    def annotations(self, split: str, random: bool = False) -> Path:
+        """The COCO file of one split (``train``, ``val``, ``test``) of the spatial or the random split."""
+        return (self.random_annotations_dir if random else self.annotations_dir) / f"{split}.json"
+
+    @property
+    def table(self) -> Path:
+        """``tiles.csv``: provenance of every image."""
+        return self.folder / "tiles.csv"
+
+    @property
+    def meta(self) -> Path:
+        """``tileset.json``: channels, value ranges, parameters and counts."""
+        return self.folder / "tileset.json"
 
 
 @dataclass(frozen=True)
@@ -179,6 +232,10 @@ class RunLayout:
     def tileset(self, channels: str) -> Path:
         """The TileSet folder of one channel mode (``rendered`` or ``physical``)."""
         return self.tiles_dir / channels
+
+    def tileset_layout(self, channels: str) -> TileSetLayout:
+        """The paths inside the TileSet folder of one channel mode (:meth:`tileset`)."""
+        return TileSetLayout(self.tileset(channels))
 
     @property
     def tiles_summary(self) -> Path:

@@ -18,6 +18,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,9 @@ from lsid.config import load_aoi
 from lsid.errors import ConfigError, LsidError
 from lsid.io.aoi import input_files, input_fingerprint
 from lsid.io.atomic import atomic_path, ensure_writable_dir, write_text
+from lsid.io.lock import run_lock
+from lsid.io.temporaries import is_temporary
+from lsid.io.temporaries import sweep as sweep_temporaries
 from lsid.layout import RunLayout
 from lsid.provenance import code_digest, digest, read_stamp
 
@@ -107,6 +111,18 @@ def _kernel_environment():
                 os.environ[k] = v
 
 
+def _kernel_transport(socket_dir: Path) -> dict:
+    """papermill (nbclient) options for the kernel's channels: Unix sockets in ``socket_dir`` (private,
+    removed afterwards) instead of TCP ports on localhost, so that ipykernel (>= 7) does not print
+    "Kernel is running over TCP without encryption" for every notebook and no port is opened. Windows
+    has no ipc transport: TCP stays, with the kernel application's own log raised to errors."""
+    if os.name == "nt":
+        return {"extra_arguments": ["--IPKernelApp.log_level=ERROR"]}
+    from traitlets.config import Config
+
+    return {"config": Config({"KernelManager": {"transport": "ipc", "ip": str(socket_dir / "kernel")}})}
+
+
 def execute_notebook(stage: Stage, parameters: dict, out_dir: Path, kernel_name: str = "python3",
                      name: str | None = None) -> Path:
     """Execute one stage's jupytext notebook with papermill; returns the executed ``.ipynb``.
@@ -130,12 +146,13 @@ def execute_notebook(stage: Stage, parameters: dict, out_dir: Path, kernel_name:
     lay = RunLayout(out_dir.parent)
     target, failed = lay.notebook(name), lay.failed_notebook(name)
     failed.unlink(missing_ok=True)
-    with _kernel_environment(), atomic_path(target) as tmp:
+    with (_kernel_environment(), atomic_path(target) as tmp,
+          tempfile.TemporaryDirectory(prefix="lsid-kernel-") as sockets):
         tmp_ipynb = tmp.with_name(tmp.name + ".ipynb")
         try:
             papermill.execute_notebook(
                 nb, str(tmp_ipynb), parameters=parameters, kernel_name=kernel_name, language="python",
-                cwd=str(ROOT), progress_bar=False,
+                cwd=str(ROOT), progress_bar=False, **_kernel_transport(Path(sockets)),
             )
         except papermill.PapermillExecutionError as exc:
             if tmp_ipynb.exists():
@@ -175,7 +192,7 @@ def stage_book_sources(run_dir: Path, title: str) -> Path:
             continue
         (shutil.copytree if f.is_dir() else shutil.copy2)(f, src / "book" / f.name)
     for nb in sorted(lay.notebooks_dir.glob("*.ipynb")):
-        if not nb.name.endswith(".failed.ipynb"):
+        if not nb.name.endswith(".failed.ipynb") and not nb.name.startswith(".") and not is_temporary(nb):
             shutil.copy2(nb, src / "book" / "_executed" / nb.name)
     return src
 
@@ -194,7 +211,8 @@ def build_book(src: Path, out: Path) -> Path:
 
 
 def run(aoi: str | Path, profile: str = "cpu", run_root: str | Path = "runs", only: list[str] | None = None,
-        start: str | None = None, book: bool = True, kernel_name: str = "python3", force: bool = False) -> Path:
+        start: str | None = None, book: bool = True, kernel_name: str = "python3", force: bool = False,
+        wait: bool = False) -> Path:
     """Run the study for an area of interest at a profile; returns the run folder.
 
     Parameters
@@ -209,6 +227,11 @@ def run(aoi: str | Path, profile: str = "cpu", run_root: str | Path = "runs", on
         the notebook, its parameters, its code and the AOI's input files) is unchanged; otherwise such a
         notebook is skipped (its executed notebook is kept). The stages' products are remade only when
         their own cache key changes (``lsid synth --force`` regenerates a synthetic area).
+    wait : when another ``lsid run`` holds the run folder's lock (:mod:`lsid.io.lock`), wait for it
+        instead of stopping with a message that names it.
+
+    At the start of every stage the run folder is swept of the temporaries of killed runs
+    (:mod:`lsid.io.temporaries`).
     """
     aoi = Path(aoi).resolve()
     cfg = load_aoi(aoi, profile)  # fail on bad parameters before doing anything
@@ -216,24 +239,45 @@ def run(aoi: str | Path, profile: str = "cpu", run_root: str | Path = "runs", on
     layout = RunLayout.of(cfg, Path(run_root).resolve())
     ensure_writable_dir(layout.notebooks_dir)
     params = {"aoi": str(aoi), "profile": profile, "run_root": str(layout.root.parent.parent)}
+    with run_lock(layout.root, wait=wait):
+        _run_stages(cfg, layout, stages, params, kernel_name, force)
+        if book:
+            _book(cfg, layout, profile)
+    return layout.root
+
+
+def _run_stages(cfg, layout: RunLayout, stages: list[Stage], params: dict, kernel_name: str, force: bool) -> None:
+    """Every stage in order: the stage's computation and its notebook(s) when asked for; the digests of
+    those not asked for carry on the chain."""
     chain = json.dumps([cfg.digest(), input_fingerprint(input_files(cfg))], default=str)
     position = {s.name: n for n, s in enumerate(stages, 1)}  # the stages asked for, numbered for the console
     for stage in STAGES:  # every stage: later ones depend on what the earlier ones last made
         k = position.get(stage.name)
         t0 = time.perf_counter()
+        if k is not None:
+            sweep_temporaries(layout.root)  # what a killed run left
         if k is not None and stage.module:
             print(f"[lsid] {k}/{len(stages)} {stage.name}: {stage.module}.run ...", flush=True)
-            stage.run(cfg, layout, progress=True)  # progress bars on the console; reused when unchanged
+            summary = stage.run(cfg, layout, progress=True)  # progress bars on the console; reused when unchanged
+            if stage.name in ("dataset", "training") and not summary:
+                what = "built" if stage.name == "dataset" else "trained"
+                print(f"[lsid] {k}/{len(stages)} {stage.name}: skipped, nothing {what}: "
+                      f"area {cfg.name} has no landslide labels (synthetic: false and no tiles.inventory). Set "
+                      f"tiles.inventory in {params['aoi']} to a GeoJSON / Shapefile / GeoPackage of landslide polygons "
+                      f"to build a TileSet and train; without labels the inventory stage uses the ADA baseline only",
+                      flush=True)
         chain = _run_notebooks(stage, cfg, layout, params, chain, k, len(stages), kernel_name, force)
         if k is not None:
             print(f"[lsid] {k}/{len(stages)} {stage.name}: done in {time.perf_counter() - t0:.0f} s", flush=True)
-    if book:
-        t0 = time.perf_counter()
-        print("[lsid] building the book ...", flush=True)
-        title = f"lsid — {cfg.title or cfg.name} ({profile} profile)"
-        html = build_book(stage_book_sources(layout.root, title), layout.book_dir)
-        print(f"[lsid] book: {html / 'index.html'} ({time.perf_counter() - t0:.0f} s)", flush=True)
-    return layout.root
+
+
+def _book(cfg, layout: RunLayout, profile: str) -> None:
+    """Build the run's HTML book from its executed notebooks."""
+    t0 = time.perf_counter()
+    print("[lsid] building the book ...", flush=True)
+    title = f"lsid — {cfg.title or cfg.name} ({profile} profile)"
+    html = build_book(stage_book_sources(layout.root, title), layout.book_dir)
+    print(f"[lsid] book: {html / 'index.html'} ({time.perf_counter() - t0:.0f} s)", flush=True)
 
 
 def _variants(stage: Stage, cfg) -> list[tuple[str | None, dict]]:

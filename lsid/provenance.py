@@ -17,11 +17,18 @@ import ast
 import functools
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Iterable
 
 #: The folder of the lsid package.
 PACKAGE_ROOT = Path(__file__).resolve().parent
+#: Modules whose effect on a stage's products enters through its parameters (``cfg.to_dict()``, a
+#: TrainConfig) or its paths, not through its code: the parameter models and their defaults, the
+#: profiles, the AOI template and the run layout (a renamed path is a missing product). Left out of
+#: every code key, with what only they import, so that editing a key's description or a docstring
+#: reruns nothing.
+PARAMETER_MODULES = ("lsid.config", "lsid.profiles", "lsid.config_template", "lsid.layout")
 
 
 def digest(*parts) -> str:
@@ -64,6 +71,18 @@ def _lazy_names(root: Path, package: str) -> dict[str, str]:
     return out
 
 
+def _lazy_or_typing(node) -> bool:
+    """A module-level ``def __getattr__`` (lazy names) or ``if TYPE_CHECKING:`` block (annotations
+    only): imports there are not run when the module is."""
+    if isinstance(node, ast.FunctionDef):
+        return node.name == "__getattr__"
+    if isinstance(node, ast.If):
+        t = node.test
+        return (isinstance(t, ast.Name) and t.id == "TYPE_CHECKING") or \
+            (isinstance(t, ast.Attribute) and t.attr == "TYPE_CHECKING")
+    return False
+
+
 def imported_modules(source: str, name: str = "", path: Path | None = None) -> set[str]:
     """The lsid modules a piece of Python source imports (anywhere in it), as dotted names.
 
@@ -75,8 +94,7 @@ def imported_modules(source: str, name: str = "", path: Path | None = None) -> s
     out: set[str] = set()
     package = _package_of(name, path) if name and path is not None else ""
     tree = ast.parse(source)
-    lazy = {id(n) for top in tree.body if isinstance(top, ast.FunctionDef) and top.name == "__getattr__"
-            for n in ast.walk(top)}
+    lazy = {id(n) for top in tree.body if _lazy_or_typing(top) for n in ast.walk(top)}
     for node in ast.walk(tree):
         if id(node) in lazy:
             continue
@@ -110,7 +128,7 @@ def _closure(roots: tuple[str, ...], extra_source: str = "") -> tuple[str, ...]:
     seen: set[str] = set()
     while todo:
         m = todo.pop()
-        if m in seen or module_file(m) is None:
+        if m in seen or module_file(m) is None or m in PARAMETER_MODULES:
             continue
         seen.add(m)
         f = module_file(m)
@@ -121,7 +139,8 @@ def _closure(roots: tuple[str, ...], extra_source: str = "") -> tuple[str, ...]:
 
 def import_closure(*modules: str, source: str = "") -> list[str]:
     """Every lsid module that importing ``modules`` (dotted names) may load, themselves included, and
-    those that ``source`` (e.g. a notebook's code) imports; sorted dotted names."""
+    those that ``source`` (e.g. a notebook's code) imports, less :data:`PARAMETER_MODULES` (and what
+    only they import); sorted dotted names."""
     return list(_closure(tuple(sorted(modules)), source))
 
 
@@ -136,6 +155,50 @@ def code_digest(*modules: str, source: str = "") -> str:
     return h.hexdigest()
 
 
+#: Bytes read from each end of a file for its sample hash (:func:`file_fingerprint`).
+SAMPLE_BYTES = 1 << 16
+
+
+def file_fingerprint(path: str | Path) -> list:
+    """[name, size in bytes, modification time in ns, SHA-256 of the first and last
+    :data:`SAMPLE_BYTES`] of a file, or [name, "missing"]: what a cache key records of an input, so
+    that a file replaced in place under the same name (reprocessed interferograms) reruns its stage,
+    without reading all of a many-GB stack."""
+    p = Path(path)
+    try:
+        st = p.stat()
+        h = hashlib.sha256()
+        with open(p, "rb") as f:
+            h.update(f.read(SAMPLE_BYTES))
+            if st.st_size > 2 * SAMPLE_BYTES:
+                f.seek(-SAMPLE_BYTES, 2)
+            h.update(f.read(SAMPLE_BYTES))
+    except FileNotFoundError:
+        return [p.name, "missing"]
+    return [p.name, st.st_size, st.st_mtime_ns, h.hexdigest()]
+
+
+def files_fingerprint(paths: Iterable[str | Path]) -> list:
+    """:func:`file_fingerprint` of every file under each of ``paths`` (files or folders, recursively,
+    hidden files and lsid's temporaries left out), one list per path."""
+    out = []
+    for p in map(Path, paths):
+        files = sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith(".")) if p.is_dir() else [p]
+        out.append([str(p)] + [file_fingerprint(f) for f in files])
+    return out
+
+
+def _product_record(p: Path) -> list | None:
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        return None
+    if p.is_dir():  # a folder product: its files' sizes and times
+        return [[str(f.relative_to(p)), f.stat().st_size, f.stat().st_mtime_ns]
+                for f in sorted(p.rglob("*")) if f.is_file() and not f.name.startswith(".")]
+    return [st.st_size, st.st_mtime_ns]
+
+
 def read_stamp(path: str | Path) -> dict:
     """The JSON stamp at ``path``; ``{}`` when it is missing or unreadable (a killed write)."""
     try:
@@ -145,16 +208,38 @@ def read_stamp(path: str | Path) -> dict:
     return data if isinstance(data, dict) else {}
 
 
+def products_intact(stamp_data: dict, root: str | Path) -> bool:
+    """True when every product a stamp recorded (:func:`stamp` with ``products``) is on disk with the
+    size and modification time it had when the stamp was written: a deleted, truncated or replaced
+    product is not intact. ``root``: the folder the recorded paths are relative to (the stamp's)."""
+    for rel, rec in (stamp_data.get("products") or {}).items():
+        if _product_record(Path(root) / rel) != rec:
+            return False
+    return True
+
+
 def fresh(path: str | Path, key: str, products: Iterable[str | Path] = ()) -> bool:
-    """True when the stamp at ``path`` records ``key`` and every one of ``products`` exists."""
-    return read_stamp(path).get("digest") == key and all(Path(p).exists() for p in products)
+    """True when the stamp at ``path`` records ``key``, every one of ``products`` exists, and the
+    products the stamp recorded are intact (:func:`products_intact`)."""
+    data = read_stamp(path)
+    return (data.get("digest") == key and all(Path(p).exists() for p in products)
+            and products_intact(data, Path(path).parent))
 
 
-def stamp(path: str | Path, key: str, **fields) -> dict:
-    """Write the stamp ``{"digest": key, **fields}`` atomically (after the products it vouches for);
-    returns it."""
+def stamp(path: str | Path, key: str, products: Iterable[str | Path] = (), **fields) -> dict:
+    """Write the stamp ``{"digest": key, **fields, "products": {path: size and time}}`` atomically, after
+    the products it vouches for (paths relative to the stamp's folder); returns it."""
     from lsid.io.atomic import write_text
 
+    root = Path(path).parent
     data = {"digest": key, **fields}
-    write_text(path, json.dumps(data, indent=2, default=str))
-    return data
+    recorded = {str(Path(os.path.relpath(p, root))): _product_record(Path(p)) for p in products}
+    if recorded:
+        data["products"] = recorded
+    write_text(path, json.dumps(data, indent=2, default=_jsonable))
+    return json.loads(json.dumps(data, default=_jsonable))
+
+
+def _jsonable(obj):
+    """JSON for what json does not know: numpy scalars as numbers, anything else as text."""
+    return obj.item() if hasattr(obj, "item") and callable(obj.item) else str(obj)

@@ -57,10 +57,7 @@ run_root = "runs"  # outputs go to <run_root>/<name>/<profile>/
 # %% tags=["hide-input"]
 import logging
 
-import geopandas as gpd
 import matplotlib.pyplot as plt
-import numpy as np
-import pandas as pd
 from IPython.display import Markdown, display
 
 from lsid.config import load_aoi
@@ -72,7 +69,7 @@ from lsid.plots.study_area import (
     fig_true_velocity,
     table_acquisitions,
 )
-from lsid.synth import OrbitSimulator, Scene
+from lsid.synth import describe
 from lsid.synth import stage as synth
 from lsid.synth.grid import Grid
 
@@ -112,26 +109,11 @@ if cfg.synthetic:
 
 # %% tags=["hide-input"]
 if cfg.synthetic:
-    slides = gpd.read_file(layout.true_landslides)
-    distractors = gpd.read_file(layout.true_distractors)
-    bodies = slides[slides.kind != "reactivated"]
-    summary = pd.DataFrame({
-        "count": [len(bodies), int((slides.kind == "reactivated").sum()), len(distractors)],
-        "smallest (m)": [bodies.length_m.min(), slides[slides.kind == "reactivated"].length_m.min(), np.nan],
-        "largest (m)": [bodies.length_m.max(), slides[slides.kind == "reactivated"].length_m.max(), np.nan],
-        "rate min (mm/yr)": [bodies.rate_mm_yr.min(), slides[slides.kind == "reactivated"].rate_mm_yr.min(),
-                             distractors.rate_mm_yr.min() if len(distractors) else np.nan],
-        "rate max (mm/yr)": [bodies.rate_mm_yr.max(), slides[slides.kind == "reactivated"].rate_mm_yr.max(),
-                             distractors.rate_mm_yr.max() if len(distractors) else np.nan],
-    }, index=["landslide bodies", "reactivated parts", "distractors (not landslides)"])
-    display(summary.round(1))
-    vis = pd.crosstab(slides.visible_ascending.map({True: "seen", False: "nearly invisible"}),
-                      slides.visible_descending.map({True: "seen", False: "nearly invisible"}))
-    vis.index.name, vis.columns.name = "ascending", "descending"
+    display(describe.source_table(layout))
     display(Markdown("**Which track sees which landslide** (|LOS velocity| ≥ 5 mm/yr at the body's core). "
                      "Motion along the slope projects differently on each line of sight, so some bodies "
                      "are nearly invisible in one track — the reason the paper fuses both."))
-    display(vis)
+    display(describe.visibility_table(layout))
 
 # %% [markdown]
 # ## The data (Table 1 analogue)
@@ -157,23 +139,11 @@ if cfg.synthetic:
 
 # %% tags=["hide-input"]
 if cfg.synthetic:
-    scene = Scene.build(cfg)
-    components, titles = {}, {}
-    for orbit in ("ascending", "descending"):
-        sim = OrbitSimulator(scene, orbit)
-        span = (sim.secondary_dates - sim.reference_dates).astype(int)
-        k = int(np.argmin(np.abs(span - 48)))  # a typical short pair
-        components[orbit] = sim.pair_components(k)
-        titles[orbit] = f"{orbit}\n{sim.reference_dates[k]} → {sim.secondary_dates[k]}"
+    components, titles = describe.example_pairs(cfg)
     extent = [grid.bounds[0], grid.bounds[2], grid.bounds[1], grid.bounds[3]]
     fig = fig_interferograms(components, extent, titles)
     plt.show()
-    rows = []
-    for orbit, c in components.items():
-        rows.append({"track": orbit,
-                     **{f"std {k} (rad)": float(np.nanstd(v)) for k, v in c.items() if k != "coherence"},
-                     "NaN share": float(np.isnan(c["total"]).mean())})
-    display(pd.DataFrame(rows).set_index("track").round(2))
+    display(describe.component_table(components))
 
 # %% [markdown]
 # ## The truth every later stage is scored against

@@ -201,10 +201,25 @@ display(pd.DataFrame(main["inventory"][cols]).set_index("id").round(1) if len(ma
 # %% [markdown]
 # ## Explore the inventory
 #
-# Pan and zoom the ascending velocity map; hover over a potential landslide for its id, rates and
-# status. Below it, pick a landslide to see its mean displacement series in both orbits (against the
-# ground around it). In JupyterLab, `lsid.plots.interactive.explorer(deformation, inventory)` adds a tap
-# tool: click any pixel to see its displacement series.
+# Pan and zoom the ascending velocity map (an hvPlot image: `velocity.hvplot.image(...)`, with the
+# inventory's outlines overlaid); hover over a potential landslide for its id, rates and status. Below
+# it, pick a landslide to see its mean displacement series in both orbits (against the ground around
+# it). This page is static HTML and needs no kernel and no network.
+#
+# In JupyterLab (a live kernel: this page's source `notebooks/05_detection_inventory.py` opens there as a
+# notebook through jupytext), run after this page's cells
+#
+# ```python
+# from lsid.plots import interactive
+# from lsid.sbas.stage import open_deformations
+#
+# interactive.setup()  # Bokeh extension, inlined, and the .hvplot accessor
+# interactive.explorer(open_deformations(layout)["ascending"], main["inventory"])
+# ```
+#
+# for the same map with a tap tool: click any pixel and its displacement series appears beside the map.
+# After `interactive.setup()`, any hvPlot view of the run's data works too, e.g.
+# `defos["ascending"].velocity.hvplot.image(x="x", y="y", cmap="RdBu", aspect="equal")`.
 
 # %% tags=["hide-input"]
 from lsid.plots import interactive
@@ -217,7 +232,7 @@ overlay = interactive.velocity_image(defos[orbit0])
 if len(inv_main):
     overlay = overlay * interactive.inventory_polygons(inv_main)
 interactive.show(overlay.opts(title=f"{orbit0}: LOS velocity and the potential landslides ({main_label})",
-                              width=620, height=720))
+                              frame_width=560))
 
 # %% tags=["hide-input"]
 series_defos = open_deformations(layout)

@@ -33,7 +33,10 @@ from lsid.report import stage as report
 cfg = load_aoi(aoi, profile)
 layout = RunLayout.of(cfg, run_root)
 summary = report.run(cfg, layout)  # lsid.report.stage.reproduction_table and notes, written to report/
-display(summary["table"].set_index(["paper section", "quantity"]))
+# every cell whole (pandas would cut texts longer than 50 characters with "…") and wrapped, left-aligned
+table = summary["table"].set_index(["paper section", "quantity"])
+display(table.style.set_table_attributes('class="dataframe"').set_table_styles(
+    [{"selector": "th, td", "props": "white-space: normal; text-align: left; vertical-align: top;"}]))
 
 # %% [markdown]
 # ## Discussion

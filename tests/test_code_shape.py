@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from lsid.provenance import imported_modules
+
 PACKAGE = Path(__file__).resolve().parents[1] / "lsid"
 #: Longest function or method, in lines (``end_lineno - lineno + 1``, decorators excluded).
 MAX_FUNCTION_LINES = 100
@@ -23,22 +25,11 @@ def _tree(path: Path) -> ast.Module:
     return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
 
 
-def _imported(tree: ast.Module, path: Path) -> set[str]:
-    """Every module an import statement anywhere in ``tree`` names (relative imports resolved)."""
-    package = ".".join(("lsid",) + path.relative_to(PACKAGE).parent.parts)
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(a.name for a in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                parts = package.split(".")
-                parent = ".".join(parts[: len(parts) - node.level + 1])
-                base = f"{parent}.{base}" if base else parent
-            names.add(base)
-            names.update(f"{base}.{a.name}" for a in node.names)
-    return names
+def _imported(path: Path) -> set[str]:
+    """The lsid modules ``path`` imports anywhere in it (lsid.provenance's scan: the one that makes the
+    stages' code keys)."""
+    name = ".".join(("lsid",) + path.relative_to(PACKAGE).with_suffix("").parts).removesuffix(".__init__")
+    return imported_modules(path.read_text(encoding="utf-8"), name, path)
 
 
 def test_no_function_longer_than_the_limit():
@@ -60,7 +51,7 @@ def test_no_function_longer_than_the_limit():
 def test_lower_layers_do_not_import_plots(package):
     offending = []
     for path in _modules(PACKAGE / package):
-        hits = sorted(n for n in _imported(_tree(path), path) if n == "lsid.plots" or n.startswith("lsid.plots."))
+        hits = sorted(n for n in _imported(path) if n == "lsid.plots" or n.startswith("lsid.plots."))
         if hits:
             offending.append(f"lsid/{path.relative_to(PACKAGE).as_posix()}: {', '.join(hits)}")
     assert not offending, "modules below lsid.plots import it:\n  " + "\n  ".join(offending)
@@ -68,6 +59,6 @@ def test_lower_layers_do_not_import_plots(package):
 
 def test_import_scan_sees_imports_inside_functions():
     """The check reads imports anywhere in a module (inside functions too) and resolves relative ones."""
-    tree = ast.parse("def f():\n    from lsid.plots.style import VELOCITY_CMAP\n\nfrom ..plots import sbas\n")
-    names = _imported(tree, PACKAGE / "tiles" / "render.py")
+    src = "def f():\n    from lsid.plots.style import VELOCITY_CMAP\n\nfrom ..plots import sbas\n"
+    names = imported_modules(src, "lsid.tiles.render", PACKAGE / "tiles" / "render.py")
     assert "lsid.plots.style" in names and "lsid.plots" in names and "lsid.plots.sbas" in names

@@ -16,6 +16,7 @@ from lsid.inventory.export import write_inventory
 from lsid.inventory.fusion import fuse_orbits
 from lsid.inventory.objects import SceneLayers, merge_boxes_to_objects, terrain_stats, velocity_stats
 from lsid.inventory.validate import explain_false_alarms, recall_by_class, validate
+from lsid.layout import RunLayout
 from tests.helpers import CRS, HEADINGS, PIX, X0, Y0, boxes, deformation, slope_dem  # noqa: F401
 
 
@@ -197,12 +198,13 @@ def test_export_writes_every_format(tmp_path):
 
 def test_stage_errors_name_the_missing_input(tmp_path, smoke_aoi):
     from lsid.errors import InputDataError
-    from lsid.inventory.stage import checkpoint_for, load_deformations, reference_inventory
+    from lsid.inventory.stage import load_deformations, reference_inventory
+    from lsid.training.stage import checkpoint_for
 
     with pytest.raises(InputDataError, match="run the sbas stage"):
         load_deformations(tmp_path)
     with pytest.raises(InputDataError, match="no trained checkpoint of crf_faster_rcnn"):
-        checkpoint_for(smoke_aoi, tmp_path, "crf_faster_rcnn")
+        checkpoint_for(smoke_aoi, RunLayout(tmp_path), "crf_faster_rcnn")
     bad = tmp_path / "inv.gpkg"  # (a GeoJSON without CRS reads as WGS 84, its standard)
     with pytest.warns(UserWarning, match="crs"):
         gpd.GeoDataFrame({"id": [1]}, geometry=[Point(0, 0)]).to_file(bad)  # no CRS

@@ -26,7 +26,7 @@ def _mintpy(root, geo=True, series_names=("timeseries.h5", "timeseries_ERA5_ramp
     folder.mkdir(parents=True)
     pre = "geo_" if geo else ""
     yy, xx = np.mgrid[0:NY, 0:NX]
-    vel = (0.001 * (xx - 3) - 0.002 * (yy - 2)).astype(np.float32)  # m/year, 0 at the reference pixel
+    vel = (0.001 * (xx - 3) - 0.0021 * (yy - 2)).astype(np.float32)  # m/year, 0 at the reference pixel only
     vel[0, 0] = np.nan
     _write(folder / f"{pre}velocity.h5", {"velocity": vel, "velocityStd": np.full((NY, NX), 0.0005, np.float32)},
            {**ATTRS, "UNIT": "m/year", "FILE_TYPE": "velocity"})
@@ -86,7 +86,8 @@ def test_bad_mintpy_results(tmp_path):
     with pytest.raises(InputDataError, match="temporalCoherence is 3 x 3, the velocity grid is 10 x 12"):
         open_mintpy_results(root)
     noorbit = {k: v for k, v in ATTRS.items() if k != "ORBIT_DIRECTION"}
-    _write(tmp_path / "v.h5", {"velocity": np.zeros((NY, NX), np.float32)}, {**noorbit, "UNIT": "m/year"})
+    noise = np.random.default_rng(0).normal(0, 0.003, (NY, NX)).astype(np.float32)  # m/year: a plausible map
+    _write(tmp_path / "v.h5", {"velocity": noise}, {**noorbit, "UNIT": "m/year"})
     with pytest.raises(InputDataError, match="give orbit"):
         open_mintpy_results(tmp_path / "v.h5")
     assert open_mintpy_results(tmp_path / "v.h5", orbit="descending").attrs["orbit"] == "descending"

@@ -41,7 +41,8 @@ def test_lazy_package_attributes_count_only_where_used():
 
 def test_import_closure_follows_imports_inside_functions():
     sbas = provenance.import_closure("lsid.sbas.stage")
-    assert {"lsid", "lsid.sbas", "lsid.sbas.invert", "lsid.sbas.kernels", "lsid.io.netcdf", "lsid.config"} <= set(sbas)
+    assert {"lsid", "lsid.sbas", "lsid.sbas.invert", "lsid.sbas.kernels", "lsid.io.netcdf"} <= set(sbas)
+    assert not set(provenance.PARAMETER_MODULES) & set(sbas)  # their effect enters through the parameters
     inv = provenance.import_closure("lsid.inventory.stage")
     assert "lsid.detect.scene" in inv and "lsid.training.checkpoints" in inv  # imported inside functions
     src = "from lsid.metrics import evaluate\nimport numpy\n"
@@ -90,3 +91,16 @@ def test_editing_the_inversion_reruns_sbas_and_what_follows_it_only_through_its_
     changed = {m for m in before if before[m] != after[m]}
     # the tiles and later stages see the change through the SBAS digest they hash, not their own code
     assert "lsid.sbas.stage" in changed and "lsid.training.stage" not in changed
+
+
+def test_editing_a_parameter_description_or_a_path_docstring_reruns_no_stage(package_copy):
+    before = _keys()
+    for f in ("config.py", "layout.py", "profiles.py"):
+        with open(package_copy / f, "a") as fh:
+            fh.write("\n# a reworded description\n")
+    assert _keys() == before
+
+
+def test_type_checking_imports_are_not_dependencies():
+    src = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from lsid.plots.style import VELOCITY_CMAP\n"
+    assert "lsid.plots.style" not in provenance.imported_modules(src)

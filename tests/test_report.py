@@ -83,7 +83,7 @@ def test_all_present_values_are_the_inputs_and_paper_column_is_lsid_paper(tmp_pa
     r = rows["crops → kept → after augmentation"]
     d = paper.DATASET
     assert (r["paper"], r["this run"]) == (f"{d['crops']} → {d['kept']} → {d['augmented']}", "20 → 13 → 39")
-    r = rows["mAP@0.5, Faster R-CNN"]
+    r = rows["mAP@0.5, Faster R-CNN (VGG16)"]
     assert r["paper"] == paper.MAP50["faster_rcnn_vgg16"] == 0.856
     assert r["this run"] == "0.123 (2 epochs, 5 min)"
     r = rows["mAP@0.5, CRF-Faster R-CNN"]
@@ -132,7 +132,7 @@ def test_load_without_a_report(tmp_path):
 def test_training_absent(tmp_path, cfg):
     layout = _run_folder(tmp_path, cfg, training=False)
     rows = _by_quantity(report.reproduction_table(cfg, layout))
-    for q in ("mAP@0.5, Faster R-CNN", "mAP@0.5, CRF-Faster R-CNN"):
+    for q in ("mAP@0.5, Faster R-CNN (VGG16)", "mAP@0.5, CRF-Faster R-CNN"):
         assert rows[q]["this run"] == report.NOT_RUN and rows[q]["paper"] in paper.MAP50.values()
     assert rows["crops → kept → after augmentation"]["this run"] == "20 → 13 → 39"
 
@@ -142,14 +142,14 @@ def test_metrics_without_train_json(tmp_path, cfg):
     for run in cfg.training.runs:
         layout.model(run.key).summary.unlink()
     rows = _by_quantity(report.reproduction_table(cfg, layout))
-    assert rows["mAP@0.5, Faster R-CNN"]["this run"] == "0.123"
+    assert rows["mAP@0.5, Faster R-CNN (VGG16)"]["this run"] == "0.123"
 
 
 def test_inventory_absent(tmp_path, cfg):
     layout = _run_folder(tmp_path, cfg, inventory=None)
     table = report.reproduction_table(cfg, layout)
     assert list(table["quantity"]) == ["ascending / descending images", "interferograms kept, ascending / descending",
-                                       "crops → kept → after augmentation", "mAP@0.5, Faster R-CNN",
+                                       "crops → kept → after augmentation", "mAP@0.5, Faster R-CNN (VGG16)",
                                        "mAP@0.5, CRF-Faster R-CNN"]
     assert len(report.notes(cfg, layout)) == 1  # the profile's note only
 
@@ -173,7 +173,7 @@ def test_nothing_run_and_undefined_scores(tmp_path, cfg):
     rows = _by_quantity(report.reproduction_table(cfg, layout))
     assert rows["ascending / descending images"]["this run"] == "– / –"
     assert "crops → kept → after augmentation" not in rows
-    assert rows["mAP@0.5, Faster R-CNN"]["this run"] == report.NOT_RUN
+    assert rows["mAP@0.5, Faster R-CNN (VGG16)"]["this run"] == report.NOT_RUN
     inv = _inventory()
     inv["inventory"]["validation"] = _validation(float("nan"), float("nan"), float("nan"), n_reference=0)
     _write(layout.inventory_summary, inv)
@@ -188,7 +188,7 @@ def test_paper_profile_has_no_profile_note(tmp_path):
     assert report.notes(cfg, layout) == [
         "On this run the CRF-Faster R-CNN inventory scores F1 0.58 against the ADA baseline's 0.82."]
     rows = _by_quantity(report.reproduction_table(cfg, layout))
-    assert rows["mAP@0.5, Faster R-CNN"]["why they differ"].endswith("the paper's schedule")
+    assert rows["mAP@0.5, Faster R-CNN (VGG16)"]["why they differ"].endswith("the paper's schedule")
 
 
 def test_plots_read_the_paper_numbers():

@@ -158,3 +158,46 @@ def test_check_template_command(capsys):
     assert "min_temporal_coherence: 0.7" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         main(["check"])  # neither --aoi nor --template
+
+
+def _velocity_area(tmp_path, values):
+    import rasterio
+    from affine import Affine
+
+    tif = tmp_path / "vel.tif"
+    with rasterio.open(tif, "w", driver="GTiff", height=values.shape[0], width=values.shape[1], count=1,
+                       dtype="float32", crs="EPSG:32647", transform=Affine(30, 0, 600000, 0, -30, 3050000)) as dst:
+        dst.write(values.astype(np.float32), 1)
+    return validate({"name": "vel", "synthetic": False,
+                     "inputs": {"ascending": {"format": "velocity", "path": str(tif)}}}), tif
+
+
+def test_sbas_stage_caches_a_velocity_input_and_reruns_when_it_is_replaced(tmp_path):
+    from lsid.sbas import stage
+
+    rng = np.random.default_rng(0)
+    cfg, tif = _velocity_area(tmp_path, rng.normal(0, 2, (40, 50)))
+    lay = RunLayout(tmp_path / "run")
+    first = stage.run(cfg, lay)["ascending"]
+    assert first["digest"] == stage._digest(cfg, "ascending", lay, None)  # the key, not an attribute name
+    mtime = lay.deformation("ascending").stat().st_mtime_ns
+    assert stage.run(cfg, lay)["ascending"]["digest"] == first["digest"]  # unchanged: read back
+    assert lay.deformation("ascending").stat().st_mtime_ns == mtime
+    import os
+    import time
+
+    time.sleep(0.01)
+    _velocity_area(tmp_path, rng.normal(0, 2, (40, 50)) + 10)  # reprocessed, same name
+    os.utime(tif)
+    again = stage.run(cfg, lay)["ascending"]
+    assert again["digest"] != first["digest"] and again["velocity_p99_mm_yr"] > first["velocity_p99_mm_yr"] + 5
+
+
+def test_run_help_lists_every_stage(capsys):
+    from lsid.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["run", "--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert all(s.name in out for s in STAGES) and "lsid.sbas.stage" in out

@@ -38,6 +38,7 @@ import xarray as xr
 from shapely.geometry import box as shapely_box
 
 from lsid.errors import InputDataError
+from lsid.layout import TileSetLayout
 from lsid.tiles.maps import MapSpec, window_maps
 from lsid.tiles.render import physical_channels, render_rgb
 
@@ -71,7 +72,7 @@ class Drawing:
 
         p = Path(tileset_json)
         if p.is_dir():
-            p = p / "tileset.json"
+            p = TileSetLayout(p).meta
         if not p.exists():
             raise InputDataError(f"{p}: no tileset.json; the detector's TileSet is needed to draw scene windows the "
                                  f"way it was trained (run the dataset stage, or pass a Drawing)")
@@ -298,7 +299,7 @@ def detect_with_checkpoint(checkpoint: str | Path, defo: xr.Dataset, tileset: st
 
     ck = load_checkpoint(checkpoint)
     drawing = Drawing.from_tileset(tileset or ck["tileset"])
-    own = Path(ck["tileset"]) / "tileset.json"
+    own = TileSetLayout(ck["tileset"]).meta
     if tileset is not None and own.exists():
         trained = Drawing.from_tileset(own)
         if (trained.channels, trained.size) != (drawing.channels, drawing.size):

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from lsid.constants import WET_SEASON_MONTHS
+from lsid.constants import DAYS_PER_YEAR, WET_SEASON_MONTHS
 from lsid.layout import RunLayout
 
 #: Inventories to study, in order of preference: (file stem, source label; None: the detector's name).
@@ -30,14 +30,14 @@ def choose_inventory(layout: RunLayout, model_label: str):
 def seasonal_rates(series: dict[str, dict[str, tuple]], wet_months=WET_SEASON_MONTHS) -> pd.DataFrame:
     """Per orbit and point of ``series`` ({orbit: {point: (dates, displacement mm)}}): the total
     displacement (mm) and the mean rate (mm/yr) over the intervals that end in the wet and in the dry
-    season (an interval of n days between two dates gives (d2 - d1) / n * 365.25)."""
+    season (an interval of n days between two dates gives (d2 - d1) / n * DAYS_PER_YEAR)."""
     rows = []
     for o, pts in series.items():
         for name, (t, y) in pts.items():
             tt = pd.to_datetime(t)
             y = np.asarray(y, dtype=float)
             days = np.maximum(np.diff(tt.values).astype("timedelta64[D]").astype(float), 1)
-            rate = np.diff(y) / days * 365.25
+            rate = np.diff(y) / days * DAYS_PER_YEAR
             wet = np.asarray(tt.month.isin(wet_months))[1:]
             rows.append({"orbit": o, "point": name, "total (mm)": y[-1] - y[0],
                          "rate in wet season (mm/yr)": np.nanmean(rate[wet]) if wet.any() else np.nan,

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+
+from lsid.io.atomic import disk_full_guard
+from lsid.io.temporaries import temporary_path
 
 FORMATS = ("geojson", "gpkg", "kml", "csv")
 
@@ -59,29 +61,32 @@ def write_inventory(inv: gpd.GeoDataFrame, out_dir: str | Path, stem: str = "inv
     """Write ``inv`` in each of ``formats``; returns {format: path}."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{stem}-", dir=out_dir))
+    tmp = temporary_path(out_dir / stem)  # lsid's temporary scheme: swept when its writer was killed
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
     paths = {}
     try:
-        flat = gdal_ready(inv)
-        wgs = flat.to_crs("EPSG:4326") if flat.crs is not None else flat
-        for fmt in formats:
-            f = tmp / f"{stem}.{fmt}"
-            if fmt == "geojson":
-                wgs.to_file(f, driver="GeoJSON")
-            elif fmt == "gpkg":
-                flat.to_file(f, driver="GPKG", layer=stem)
-            elif fmt == "kml":
-                k = wgs.copy()
-                k.insert(0, "Name", k["id"].astype(str) if "id" in k else [str(i) for i in range(len(k))])
-                k.insert(1, "Description", [_describe(r) for _, r in inv.iterrows()])
-                k.to_file(f, driver="KML")
-            elif fmt == "csv":
-                table(inv).to_csv(f, index=False)
-            else:
-                raise ValueError(f"unknown format {fmt!r}: choose from {FORMATS}")
-            paths[fmt] = out_dir / f.name
-        for _fmt, p in paths.items():
-            os.replace(tmp / p.name, p)
+        with disk_full_guard(out_dir):  # a full disk says so, not a GDAL error
+            flat = gdal_ready(inv)
+            wgs = flat.to_crs("EPSG:4326") if flat.crs is not None else flat
+            for fmt in formats:
+                f = tmp / f"{stem}.{fmt}"
+                if fmt == "geojson":
+                    wgs.to_file(f, driver="GeoJSON")
+                elif fmt == "gpkg":
+                    flat.to_file(f, driver="GPKG", layer=stem)
+                elif fmt == "kml":
+                    k = wgs.copy()
+                    k.insert(0, "Name", k["id"].astype(str) if "id" in k else [str(i) for i in range(len(k))])
+                    k.insert(1, "Description", [_describe(r) for _, r in inv.iterrows()])
+                    k.to_file(f, driver="KML")
+                elif fmt == "csv":
+                    table(inv).to_csv(f, index=False)
+                else:
+                    raise ValueError(f"unknown format {fmt!r}: choose from {FORMATS}")
+                paths[fmt] = out_dir / f.name
+            for _fmt, p in paths.items():
+                os.replace(tmp / p.name, p)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return paths

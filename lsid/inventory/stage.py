@@ -31,9 +31,8 @@ import xarray as xr
 
 from lsid.config import AOIConfig
 from lsid.errors import InputDataError
-from lsid.io.aoi import input_fingerprint
-from lsid.io.atomic import write_text
-from lsid.layout import ORBITS, RunLayout, as_layout
+from lsid.io.aoi import input_fingerprint, vector_files
+from lsid.layout import RunLayout, as_layout
 from lsid.provenance import code_digest, digest, fresh, read_stamp, stamp
 
 log = logging.getLogger(__name__)
@@ -49,13 +48,6 @@ def load_deformations(layout: RunLayout) -> dict[str, xr.Dataset]:
     return {o: d.load() for o, d in open_deformations(as_layout(layout), series=False).items()}
 
 
-def checkpoint_for(cfg: AOIConfig, layout: RunLayout, model: str) -> Path:
-    """best.pt of the detector ``model`` (lsid.training.stage.checkpoint_for)."""
-    from lsid.training.stage import checkpoint_for as find
-
-    return find(cfg, as_layout(layout), model)
-
-
 def _detection_key(cfg: AOIConfig, ckpt: Path, orbit: str, layout: RunLayout) -> str:
     return digest({"checkpoint": [str(ckpt), ckpt.stat().st_mtime_ns],
                    "sbas": read_stamp(layout.sbas_summary(orbit)).get("digest", ""),
@@ -64,9 +56,11 @@ def _detection_key(cfg: AOIConfig, ckpt: Path, orbit: str, layout: RunLayout) ->
 
 
 def scene_detections(cfg: AOIConfig, layout: RunLayout, model: str, defos: dict[str, xr.Dataset] | None = None,
-                     progress: bool = False) -> dict[str, gpd.GeoDataFrame]:
-    """Boxes of ``model`` on each orbit's whole mean-velocity map (cached in ``detections/``)."""
+                     progress: bool = False, force: bool = False) -> dict[str, gpd.GeoDataFrame]:
+    """Boxes of ``model`` on each orbit's whole mean-velocity map (cached in ``detections/``; ``force``
+    detects again)."""
     from lsid.detect.scene import detect_with_checkpoint
+    from lsid.training.stage import checkpoint_for
 
     layout = as_layout(layout)
     ckpt = checkpoint_for(cfg, layout, model)
@@ -75,7 +69,7 @@ def scene_detections(cfg: AOIConfig, layout: RunLayout, model: str, defos: dict[
     for orbit in layout.deformations():
         gpkg, meta = layout.detections(model, orbit), layout.detections_stamp(model, orbit)
         key = _detection_key(cfg, ckpt, orbit, layout)
-        if fresh(meta, key, [gpkg]):
+        if not force and fresh(meta, key, [gpkg]):
             out[orbit] = gpd.read_file(gpkg)
             continue
         if defos is None:
@@ -86,7 +80,8 @@ def scene_detections(cfg: AOIConfig, layout: RunLayout, model: str, defos: dict[
                                      iou_threshold=cfg.inventory.iou_threshold, progress=progress)
         seconds = time.perf_counter() - t0
         _write_gpkg(gdf, gpkg, "detections")
-        stamp(meta, key, model=model, orbit=orbit, boxes=len(gdf), seconds=round(seconds, 1), checkpoint=str(ckpt))
+        stamp(meta, key, products=[gpkg], model=model, orbit=orbit, boxes=len(gdf), seconds=round(seconds, 1),
+              checkpoint=str(ckpt))
         out[orbit] = gdf
     return out
 
@@ -96,11 +91,14 @@ def _write_gpkg(gdf: gpd.GeoDataFrame, path: Path, layer: str) -> None:
     import os
 
     from lsid.inventory.export import gdal_ready
+    from lsid.io.atomic import disk_full_guard
+    from lsid.io.temporaries import temporary_path
 
     flat = gdal_ready(gdf)
-    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
+    tmp = temporary_path(path.with_suffix(""), ext=path.suffix)  # GDAL wants the .gpkg extension
     try:
-        flat.to_file(tmp, driver="GPKG", layer=layer)
+        with disk_full_guard(path.parent):
+            flat.to_file(tmp, driver="GPKG", layer=layer)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -108,16 +106,28 @@ def _write_gpkg(gdf: gpd.GeoDataFrame, path: Path, layer: str) -> None:
 
 def reference_inventory(cfg: AOIConfig, layout: RunLayout, crs) -> tuple[gpd.GeoDataFrame | None, str]:
     """The inventory to validate against: inventory.validation_inventory, else tiles.inventory, else (on
-    synthetic areas) the truth; (None, reason) when there is none."""
+    synthetic areas) the truth; (None, reason) when there is none. A file that is missing, unreadable or
+    without CRS raises InputDataError naming its key; invalid polygons are repaired and polygons that
+    cover the whole scene dropped, each with a warning (lsid.tiles.labels.repair_polygons)."""
+    from lsid.io.netcdf import open_netcdf
+    from lsid.tiles.labels import read_vector, repair_polygons
+
     src = cfg.inventory.validation_inventory or cfg.tiles.inventory
     if src:
-        g = gpd.read_file(src)
+        key = "inventory.validation_inventory" if cfg.inventory.validation_inventory else "tiles.inventory"
+        g = read_vector(src, key)  # missing or unreadable: InputDataError naming the key
         if g.crs is None:
-            raise InputDataError(f"{src}: the inventory has no CRS; save it with one (e.g. EPSG:4326)")
-        g = g.to_crs(crs)
+            raise InputDataError(f"{src} ({key}): the inventory has no CRS; save it with one (e.g. EPSG:4326)")
+        g = g[g.geometry.notna()].to_crs(crs)
         if "id" not in g:
             g["id"] = [str(i + 1) for i in range(len(g))]
-        return g, str(src)
+        bounds = None  # the scene, when a Deformation is written: a polygon covering all of it is dropped
+        for p in as_layout(layout).deformations().values():
+            with open_netcdf(p, chunks={}, what="Deformation") as d:
+                bounds = d.rio.bounds() if d.rio.crs is not None and d.rio.crs == crs else None
+            break
+        g = repair_polygons(g, str(src), bounds)  # invalid polygons repaired, with a warning
+        return g.reset_index(drop=True), str(src)
     if cfg.synthetic:
         return gpd.read_file(as_layout(layout).true_landslides).to_crs(crs), \
             "synthetic truth (truth/landslides.geojson)"
@@ -155,7 +165,7 @@ def make_inventory(cfg: AOIConfig, layout: RunLayout, detections: dict[str, gpd.
 
 def _stage_key(cfg: AOIConfig, layout: RunLayout, dets: dict) -> str:
     det_keys = {m: {o: read_stamp(layout.detections_stamp(m, o)).get("digest") for o in d} for m, d in dets.items()}
-    refs = [p for p in (cfg.inventory.validation_inventory, cfg.tiles.inventory) if p]
+    refs = [f for p in (cfg.inventory.validation_inventory, cfg.tiles.inventory) if p for f in vector_files(p)]
     return digest({"detections": det_keys, "sbas": {o: read_stamp(layout.sbas_summary(o)).get("digest")
                                                      for o in layout.deformations()},
                    "inventory": cfg.to_dict()["inventory"], "score_threshold": cfg.training.score_threshold,
@@ -164,11 +174,16 @@ def _stage_key(cfg: AOIConfig, layout: RunLayout, dets: dict) -> str:
 
 
 def _products(layout: RunLayout, summary: dict) -> list[Path]:
+    """The files a stage summary vouches for (every format of each inventory, its objects, its reference)."""
+    from lsid.inventory.export import FORMATS
+
     paths = []
     for key, stem in SOURCES.items():
-        if summary.get("inventory" if key == "model" else "ada"):
-            paths.append(layout.inventory(stem, "gpkg"))
-            paths += [layout.objects(key, o) for o in layout.deformations()]
+        s = summary.get("inventory" if key == "model" else "ada")
+        if s:
+            paths += [layout.inventory(stem, fmt) for fmt in FORMATS]
+            paths += [layout.objects(key, o) for o in s.get("objects_before_checks", {})]
+            paths += [layout.reference(key)] if "validation" in s else []
     return paths
 
 
@@ -185,15 +200,17 @@ def run(cfg: AOIConfig, layout: RunLayout, *, force: bool = False, progress: boo
     dets, missing = {}, {}
     for m in models:
         try:
-            dets[m] = scene_detections(cfg, layout, m, defos, progress)
+            dets[m] = scene_detections(cfg, layout, m, defos, progress, force=force)
         except InputDataError as exc:  # an area without an inventory trains no detector: ADA still runs
             missing[m] = str(exc)
             log.warning("%s", exc)
     key = _stage_key(cfg, layout, dets)
     old = read_stamp(layout.inventory_summary)
-    if not force and old.get("digest") == key and all(p.exists() for p in _products(layout, old)):
+    if not force and fresh(layout.inventory_summary, key, _products(layout, old)):  # same key, products intact
         return old
     layout.inventory_summary.unlink(missing_ok=True)
+    for old_file in [*layout.inventory_dir.glob("objects_*.gpkg"), *layout.inventory_dir.glob("reference_*.gpkg")]:
+        old_file.unlink()  # an earlier run's (another track or reference): load() must not find them
     layers = {o: SceneLayers(d) for o, d in defos.items()}
     ada, thresholds = {}, {}
     for o, d in defos.items():
@@ -214,9 +231,7 @@ def run(cfg: AOIConfig, layout: RunLayout, *, force: bool = False, progress: boo
     summary = {"model": cfg.inventory.model, "boxes": {m: {o: len(g) for o, g in d.items()} for m, d in dets.items()},
                "inventory": results["model"]["summary"] if "model" in results else None,
                "ada": {**results["ada"]["summary"], "thresholds": thresholds}, "missing_models": missing}
-    import json
-
-    write_text(layout.inventory_summary, json.dumps({**summary, "digest": key}, indent=2, default=float))
+    stamp(layout.inventory_summary, key, products=_products(layout, summary), **summary)  # last
     return read_stamp(layout.inventory_summary)
 
 
@@ -247,12 +262,11 @@ def load(layout: RunLayout) -> dict:
         s = summary["inventory"] if key == "model" else summary["ada"]
         if not s:
             continue
-        ref = layout.reference(key)
         out[key] = {"inventory": _read(layout.inventory(stem, "gpkg")), "summary": s,
-                    "objects": {o: _read(layout.objects(key, o)) for o in ORBITS if layout.objects(key, o).exists()},
-                    "reference": _read(ref) if ref.exists() else None}
+                    "objects": {o: _read(layout.objects(key, o)) for o in s["objects_before_checks"]},
+                    "reference": _read(layout.reference(key)) if "validation" in s else None}
     return out
 
 
-__all__ = ["load_deformations", "checkpoint_for", "scene_detections", "reference_inventory", "make_inventory",
+__all__ = ["load_deformations", "scene_detections", "reference_inventory", "make_inventory",
            "run", "load"]

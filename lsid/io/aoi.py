@@ -9,8 +9,7 @@ import xarray as xr
 
 from lsid.config import AOIConfig
 from lsid.errors import InputDataError
-
-ORBITS = ("ascending", "descending")
+from lsid.layout import ORBITS
 
 
 def tracks(cfg: AOIConfig) -> list[str]:
@@ -20,28 +19,49 @@ def tracks(cfg: AOIConfig) -> list[str]:
     return [o for o in ORBITS if getattr(cfg.inputs, o) is not None]
 
 
+#: Input formats whose reader also reads files beside the one named (MintPy's geometry, mask and
+#: time-series files next to ifgramStack.h5 / velocity.h5; LiCSBAS's GEOCml*/ E, N, U files).
+READS_SIBLINGS = ("mintpy", "mintpy_results", "licsbas")
+
+
+def input_paths(spec) -> list[Path]:
+    """The files and folders a track input's reader reads (its cache key covers them all): the path
+    named; for the formats of :data:`READS_SIBLINGS` the folder holding it."""
+    p = Path(spec.path)
+    return [p.parent if spec.format in READS_SIBLINGS else p]
+
+
+def vector_files(path: str | Path) -> list[Path]:
+    """The files of a vector dataset: a shapefile is its .shp and every file of the same stem beside it
+    (.dbf attributes, .shx index, .prj CRS, ...); any other format is one file (or folder)."""
+    p = Path(path)
+    if p.suffix.lower() == ".shp":
+        return sorted(f for f in p.parent.glob(f"{p.stem}.*") if f.is_file())
+    return [p]
+
+
+def input_files(cfg: AOIConfig) -> list[Path]:
+    """Every input file or folder the AOI names, as the stages read them: track inputs
+    (:func:`input_paths`) and inventories (:func:`vector_files`)."""
+    paths = [q for spec in (cfg.inputs.ascending, cfg.inputs.descending) if spec is not None for q in input_paths(spec)]
+    return paths + [f for p in (cfg.tiles.inventory, cfg.inventory.validation_inventory) if p for f in vector_files(p)]
+
+
 def input_fingerprint(paths) -> list:
-    """Name, size and modification time (ns) of every file under each of ``paths`` (files or folders),
-    so that a stage reruns when a user replaces an input under the same name."""
-    out = []
-    for p in map(Path, paths):
-        files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
-        out.append([str(p)] + [[f.name, f.stat().st_size, f.stat().st_mtime_ns] if f.exists() else [f.name, "missing"]
-                               for f in files])
-    return out
+    """:func:`lsid.provenance.files_fingerprint` of ``paths``: name, size, time and a sample hash of
+    every file, so that a stage reruns when a user replaces an input under the same name."""
+    from lsid.provenance import files_fingerprint
 
-
-def input_files(cfg: AOIConfig) -> list[str]:
-    """Every input file or folder the AOI names: track inputs and inventories."""
-    paths = [spec.path for spec in (cfg.inputs.ascending, cfg.inputs.descending) if spec is not None]
-    return paths + [p for p in (cfg.tiles.inventory, cfg.inventory.validation_inventory) if p]
+    return files_fingerprint(paths)
 
 
 def open_track(cfg: AOIConfig, orbit: str, layout) -> xr.Dataset:
     """A track's Stack (or, for a velocity GeoTIFF, LiCSBAS or MintPy-results input, its Deformation).
 
     Synthetic areas: the run's ``stacks/<orbit>.nc`` (``layout``: a :class:`lsid.layout.RunLayout` or
-    the run folder). Real areas: the ``inputs`` entry of the track.
+    the run folder). Real areas: the ``inputs`` entry of the track; its ``nodata`` goes to every reader
+    (values equal to it are no data), whose plausibility checks (:mod:`lsid.io.plausibility`) warn with
+    :class:`lsid.errors.InputWarning` or raise InputDataError.
     """
     if cfg.synthetic:
         from lsid.io.contracts import open_stack
@@ -55,22 +75,20 @@ def open_track(cfg: AOIConfig, orbit: str, layout) -> xr.Dataset:
         from lsid.io.geotiff import open_interferograms
 
         return open_interferograms(spec.path, orbit=orbit, wavelength=spec.wavelength_m,
-                                   incidence=spec.incidence_deg, heading=spec.heading_deg)
+                                   incidence=spec.incidence_deg, heading=spec.heading_deg, nodata=spec.nodata)
     if spec.format == "mintpy":
         from lsid.io.mintpy import open_mintpy_stack
 
-        ds = open_mintpy_stack(spec.path)
-        ds.attrs["orbit"] = orbit
-        return ds
+        return open_mintpy_stack(spec.path, nodata=spec.nodata, orbit=orbit)
     if spec.format == "mintpy_results":
         from lsid.io.mintpy_results import open_mintpy_results
 
-        return open_mintpy_results(spec.path, orbit=orbit)
+        return open_mintpy_results(spec.path, orbit=orbit, nodata=spec.nodata)
     if spec.format == "licsbas":
         from lsid.io.licsbas import open_licsbas
 
         return open_licsbas(spec.path, product=spec.product, orbit=orbit, incidence=spec.incidence_deg,
-                            heading=spec.heading_deg)
+                            heading=spec.heading_deg, nodata=spec.nodata)
     from lsid.io.geotiff import open_velocity
 
-    return open_velocity(spec.path, units=spec.velocity_units, orbit=orbit)
+    return open_velocity(spec.path, units=spec.velocity_units, orbit=orbit, nodata=spec.nodata)

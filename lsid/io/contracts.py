@@ -7,8 +7,8 @@ import numpy as np
 import xarray as xr
 
 from lsid.errors import InputDataError
+from lsid.layout import ORBITS
 
-ORBITS = ("ascending", "descending")
 STACK_ATTRS = ("wavelength", "orbit", "incidence_angle", "heading", "source", "phase_sign")
 
 

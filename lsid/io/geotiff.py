@@ -12,7 +12,11 @@ records in ``phase_sign`` how it mapped its source:
   (tests/test_readers.py): the known subsidence comes out as negative LOS velocity.
 
 GAMMA and HyP3 write 0 where there is no data: without a declared nodata value, exact zeros of their
-phase are read as NaN.
+phase are read as NaN. A ``nodata`` argument (the AOI key ``inputs.<orbit>.nodata``) names a value the
+files do not declare; values equal to it are read as NaN. The values are then checked for plausibility
+(:mod:`lsid.io.plausibility`): undeclared no-data values (-9999, -32768, a LiCSAR 0), phase that looks
+like millimetres, a grid whose coordinates do not fit its CRS, a velocity map whose spread does not fit
+its declared unit.
 """
 
 from __future__ import annotations
@@ -33,12 +37,27 @@ from lsid.constants import SENTINEL1_WAVELENGTH_M
 from lsid.errors import InputDataError
 from lsid.io.atomic import atomic_path
 from lsid.io.deformation import deformation_dataset, pixel_centres
+from lsid.io.plausibility import (
+    PHASE_METRES_SUSPECT_MAX_ABS,
+    VELOCITY_UNITS_MM_YR,
+    check_grid,
+    check_nodata,
+    check_phase_not_metres,
+    check_phase_scale,
+    check_velocity_units,
+    drop_sentinels,
+    mask_nodata,
+    require_values,
+    sentinel_counts,
+    warn_undeclared_nodata,
+)
 
 log = logging.getLogger(__name__)
 
 #: Largest |phase| (rad) an unwrapped interferogram stack can have and still be suspected of being in
-#: metres: a stack whose every value is below this is refused unless ``allow_small_phase=True``.
-METRES_SUSPECT_MAX_ABS = 0.5
+#: metres: a stack whose every value is below this is refused unless ``allow_small_phase=True``
+#: (:data:`lsid.io.plausibility.PHASE_METRES_SUSPECT_MAX_ABS`).
+METRES_SUSPECT_MAX_ABS = PHASE_METRES_SUSPECT_MAX_ABS
 
 
 @dataclass(frozen=True)
@@ -116,6 +135,7 @@ def open_interferograms(
     heading: float | None = None,
     processor: str = "auto",
     allow_small_phase: bool = False,
+    nodata: float | None = None,
 ) -> xr.Dataset:
     """Read a folder of unwrapped-interferogram GeoTIFFs into a Stack (in memory, float32).
 
@@ -127,17 +147,27 @@ def open_interferograms(
     incidence, heading : deg; from tags when present (``INCIDENCE_DEGREES``), else these arguments.
     processor : ``auto``, ``hyp3``, ``licsar`` or ``gamma``.
     allow_small_phase : accept a stack whose |phase| never exceeds 0.5 (it looks like metres).
+    nodata : a value marking missing data that the files do not declare (read as NaN in the phase, and
+        in the coherence when it lies outside [0, 1]); the AOI key ``inputs.<orbit>.nodata``.
 
     Raises
     ------
-    InputDataError : no date pair in the names, grids or CRS that differ, metres instead of radians,
-        fewer than 3 dates, an all-NaN stack, a damaged file, missing wavelength or orbit.
+    InputDataError : no date pair in the names, grids or CRS that differ, a grid whose coordinates do
+        not fit its CRS, metres instead of radians, fewer than 3 dates, an all-NaN stack, a damaged file,
+        missing wavelength or orbit.
+
+    Warns
+    -----
+    InputWarning : undeclared no-data values (-9999, -32768, a LiCSAR 0) among the values, phase that
+        looks like millimetres, 1-degree pixels (:mod:`lsid.io.plausibility`).
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise InputDataError(f"{folder}: interferogram folder not found")
     naming, files = _phase_files(folder, processor)
-    pairs = _read_pairs(files, naming)
+    pairs, found = _read_pairs(files, naming, nodata)
+    grid = pairs[0].grid
+    check_grid(grid.crs, grid.transform, grid.shape, str(grid.path))
     phase = np.stack([p.phase for p in pairs])
     _check_phase(phase, folder, allow_small_phase)
     refs, secs = [p.reference for p in pairs], [p.secondary for p in pairs]
@@ -145,6 +175,8 @@ def open_interferograms(
     if dates.size < 3:
         raise InputDataError(f"{folder}: only {dates.size} acquisition dates; a time series needs at least 3.")
     attrs = _stack_attrs(folder, naming, pairs[0].tags, orbit, wavelength, incidence, heading)
+    found.warn(str(folder), attrs["orbit"])
+    check_phase_scale(phase, str(folder), attrs["wavelength"])
     ds = _stack_dataset(phase, [p.coherence for p in pairs], refs, secs, pairs[0].grid, attrs, folder)
     log.info("read %d %s interferograms (%d dates) from %s", ds.sizes["pair"], naming.processor, dates.size, folder)
     return ds
@@ -196,27 +228,54 @@ class _Pair:
     grid: _Grid
 
 
-def _read_pairs(files: list[Path], naming: Naming) -> list[_Pair]:
+@dataclass
+class _NodataFound:
+    """Undeclared no-data values found in the phase files of a stack: count per value (of
+    ``n_values`` read), the files each is in, of ``n_files``."""
+
+    counts: dict
+    files: dict
+    n_values: int = 0
+    n_files: int = 0
+
+    def add(self, path: Path, arr: np.ndarray, zero: bool) -> None:
+        """Count the sentinels of one file's phase (0 too when ``zero``)."""
+        for value, n in sentinel_counts(arr, zero).items():
+            self.counts[value] = self.counts.get(value, 0) + n
+            self.files.setdefault(value, []).append(path.name)
+        self.n_values += arr.size
+        self.n_files += 1
+
+    def warn(self, where: str, orbit: str | None) -> None:
+        """One warning per value found (:func:`lsid.io.plausibility.warn_undeclared_nodata`)."""
+        warn_undeclared_nodata(self.counts, self.n_values, where, orbit, self.files, self.n_files)
+
+
+def _read_pairs(files: list[Path], naming: Naming, nodata: float | None = None) -> tuple[list[_Pair], _NodataFound]:
     """Read every phase file (and its coherence file, when there is one), checking that all are on
-    the grid of the first one."""
+    the grid of the first one; values equal to ``nodata`` become NaN. Also returns the undeclared
+    no-data values found (a LiCSAR file's zeros among them when it declares no nodata)."""
     pairs: list[_Pair] = []
+    found = _NodataFound({}, {})
     for f in files:
         m = naming.phase.search(f.name)
         r, s = _date(m.group(1), f), _date(m.group(2), f)
         if r == s:
             raise InputDataError(f"{f}: reference and secondary dates are the same ({r})")
-        arr, transform, crs, tags, nodata = _read_band(f, "phase")
-        if nodata is None:
-            arr = np.where(arr == 0, np.nan, arr) if naming.processor in ("hyp3", "gamma") else arr
+        arr, transform, crs, tags, file_nodata = _read_band(f, "phase")
+        if file_nodata is None and naming.processor in ("hyp3", "gamma"):
+            arr = np.where(arr == 0, np.nan, arr)
+        arr = mask_nodata(arr, nodata)
+        found.add(f, arr, zero=naming.processor == "licsar" and file_nodata is None)
         grid = _Grid(f, arr.shape, transform, crs)
         if pairs:
             pairs[0].grid.require_same(grid)
         _check_phase_units(f, tags)
         if r > s:
             r, s, arr = s, r, -arr
-        coh = _read_coherence(f, naming, m.group(1), m.group(2), grid)
+        coh = _read_coherence(f, naming, m.group(1), m.group(2), grid, nodata)
         pairs.append(_Pair(r, s, naming.sign * arr, coh, tags, grid))
-    return pairs
+    return pairs, found
 
 
 def _check_phase_units(path: Path, tags: dict) -> None:
@@ -227,16 +286,18 @@ def _check_phase_units(path: Path, tags: dict) -> None:
                              f"Convert the file to radians (phase = -4 pi / wavelength * LOS displacement).")
 
 
-def _read_coherence(phase_path: Path, naming: Naming, ref: str, sec: str, grid: _Grid) -> np.ndarray | None:
+def _read_coherence(phase_path: Path, naming: Naming, ref: str, sec: str, grid: _Grid,
+                    nodata: float | None = None) -> np.ndarray | None:
     """The coherence (rows, cols; unitless) beside a phase file on the phase file's grid, or None
-    when the folder has none for this pair."""
+    when the folder has none for this pair; ``nodata`` is read as NaN when it is no coherence (outside
+    [0, 1]: a coherence of 0 is a value)."""
     cpath = _find_coherence(phase_path, naming, ref, sec)
     if cpath is None:
         return None
     coh, ctr, _, _, _ = _read_band(cpath, "coherence")
     if coh.shape != grid.shape or ctr != grid.transform:
         raise InputDataError(f"{cpath}: coherence grid differs from its phase file {phase_path.name}")
-    return coh
+    return mask_nodata(coh, nodata) if nodata is not None and not 0 <= nodata <= 1 else coh
 
 
 def _check_phase(phase: np.ndarray, folder: Path, allow_small_phase: bool) -> None:
@@ -245,12 +306,8 @@ def _check_phase(phase: np.ndarray, folder: Path, allow_small_phase: bool) -> No
     if np.isnan(phase).all():
         raise InputDataError(f"{folder}: every phase value is NaN or nodata: nothing to invert. Check the nodata "
                              f"value of the files.")
-    if not allow_small_phase and np.nanmax(np.abs(phase)) < METRES_SUSPECT_MAX_ABS:
-        raise InputDataError(
-            f"{folder}: |phase| never exceeds {METRES_SUSPECT_MAX_ABS} rad: these look like metres (LOS "
-            f"displacement), not radians. Convert with phase = -4 pi / wavelength * displacement_m, or pass "
-            f"allow_small_phase=True if the signal really is that small."
-        )
+    if not allow_small_phase:
+        check_phase_not_metres(phase, str(folder))
 
 
 def _stack_attrs(folder: Path, naming: Naming, tags: dict, orbit: str | None, wavelength: float | None,
@@ -285,8 +342,11 @@ def _stack_dataset(phase: np.ndarray, cohs: list, refs: list, secs: list, grid: 
     if all(c is not None for c in cohs):
         data["coherence"] = (("pair", "y", "x"), np.clip(np.stack(cohs), 0, 1).astype(np.float32),
                              {"long_name": "interferometric coherence", "units": "1"})
-    elif any(c is not None for c in cohs):
-        log.warning("%s: coherence found for only some pairs; coherence not used", folder)
+    elif any(c is not None for c in cohs):  # name the pairs, for the network and inversion messages
+        day = lambda t: np.datetime_as_string(np.datetime64(t, "D"))  # noqa: E731
+        lacking = ", ".join(f"{day(r)}/{day(s)}" for r, s, c in zip(refs, secs, cohs, strict=True) if c is None)
+        attrs = {**attrs, "pairs_without_coherence": lacking}
+        log.warning("%s: coherence found for only some pairs (none for %s); coherence not used", folder, lacking)
     order = np.lexsort((np.array(secs), np.array(refs)))
     ds = xr.Dataset(
         data,
@@ -323,11 +383,16 @@ def open_velocity(path: str | Path, units: str = "mm/yr", orbit: str | None = No
     path : the GeoTIFF.
     units : ``mm/yr``, ``cm/yr`` or ``m/yr`` of the file (converted to mm/yr).
     orbit : ``ascending`` or ``descending`` (recorded; needed later for fusion).
-    nodata : value to treat as missing when the file does not declare one.
+    nodata : value to treat as missing when the file does not declare one (the AOI key
+        ``inputs.<orbit>.nodata``), in the file's units.
 
     Positive values must mean motion towards the satellite (flip the sign beforehand otherwise).
+
+    Raises InputDataError for a map without a value, or a grid whose coordinates do not fit its CRS;
+    warns (InputWarning) about undeclared no-data values (-9999, -32768, and 0 in a float file that
+    declares none), a spread that does not fit ``units`` and 1-degree pixels (:mod:`lsid.io.plausibility`).
     """
-    scale = {"mm/yr": 1.0, "cm/yr": 10.0, "m/yr": 1000.0}
+    scale = VELOCITY_UNITS_MM_YR
     if units not in scale:
         raise InputDataError(f"units must be one of {', '.join(scale)}, got {units!r}")
     path = Path(path)
@@ -337,9 +402,15 @@ def open_velocity(path: str | Path, units: str = "mm/yr", orbit: str | None = No
         da_ = rioxarray.open_rasterio(path, masked=True).sel(band=band, drop=True)
     except Exception as exc:  # rasterio raises several types for damaged files
         raise InputDataError(f"{path}: cannot read as GeoTIFF ({exc})") from None
-    v = da_.values.astype(np.float32)
-    if nodata is not None:
-        v = np.where(v == nodata, np.nan, v)
+    v = mask_nodata(da_.values.astype(np.float32), nodata)
+    where, hint_orbit = str(path), orbit or "<orbit>"
+    check_grid(da_.rio.crs, da_.rio.transform(), v.shape, where)
+    require_values(v, where, "velocity")
+    declared = nodata is not None or da_.encoding.get("_FillValue") is not None
+    floating = np.issubdtype(np.dtype(da_.encoding.get("rasterio_dtype", "float32")), np.floating)
+    check_nodata(v, where, orbit, zero=floating and not declared)
+    fix = f"set inputs.{hint_orbit}.velocity_units: {{unit}} in the AOI file (or pass units='{{unit}}')"
+    check_velocity_units(drop_sentinels(v) * scale[units], where, units, fix)
     v *= scale[units]
     return deformation_dataset(
         v, np.isfinite(v), y=da_.y.values, x=da_.x.values, valid_long_name="velocity available",

@@ -19,6 +19,11 @@ write):
 
 Sign: LiCSBAS's displacement and velocity are positive towards the satellite (uplift seen as
 positive), lsid's convention: values are used as they are.
+
+No data: LiCSBAS writes NaN. A ``nodata`` value (the AOI key ``inputs.<orbit>.nodata``) is read as NaN
+too, in every raster but ``mask`` and in the time series. The velocity is then checked for
+plausibility (:mod:`lsid.io.plausibility`: undeclared -9999 / -32768 / 0, a spread that does not fit
+mm/yr, a grid outside the globe).
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from lsid.errors import InputDataError
 from lsid.geometry import heading_from_los_azimuth
 from lsid.io.deformation import deformation_dataset, pixel_centres
 from lsid.io.geotiff import orbit_from_frame_id, orbit_from_heading
+from lsid.io.plausibility import check_grid, check_nodata, check_velocity_units, mask_nodata, require_values
 
 log = logging.getLogger(__name__)
 
@@ -97,20 +103,22 @@ def _reference(folder: Path, filtered: bool, transform: Affine) -> dict:
     return {"reference_x": np.nan, "reference_y": np.nan}
 
 
-def _geometry(folder: Path, lines: int, width: int) -> dict[str, np.ndarray] | None:
-    """LOS unit vectors (east, north, up; ground to satellite) of the GEOCml folder beside ``folder``."""
+def _geometry(folder: Path, lines: int, width: int, nodata: float | None = None) -> dict[str, np.ndarray] | None:
+    """LOS unit vectors (east, north, up; ground to satellite) of the GEOCml folder beside ``folder``
+    (``nodata`` read as NaN)."""
     geoc = folder.parent / folder.name.removeprefix("TS_")
     files = [geoc / f"{c}.geo" for c in "ENU"]
     if folder.name.startswith("TS_") and all(f.is_file() for f in files):
         try:
-            return dict(zip("ENU", (read_raster(f, lines, width) for f in files), strict=True))
+            return dict(zip("ENU", (mask_nodata(read_raster(f, lines, width), nodata) for f in files), strict=True))
         except InputDataError as exc:
             log.warning("%s; incidence and heading from the arguments instead", exc)
     return None
 
 
-def _time_series(folder: Path, filtered: bool, lines: int, width: int, wanted: bool):
-    """(dates, lazy displacement array) from cum_filt.h5 / cum.h5, or None when absent or not wanted."""
+def _time_series(folder: Path, filtered: bool, lines: int, width: int, wanted: bool, nodata: float | None = None):
+    """(dates, lazy displacement array, path) from cum_filt.h5 / cum.h5 (``nodata`` read as NaN), or
+    None when absent or not wanted."""
     if not wanted:
         return None
     import dask.array as dsa
@@ -132,13 +140,14 @@ def _time_series(folder: Path, filtered: bool, lines: int, width: int, wanted: b
                                  f"is {lines} x {width}")
         dates = pd.to_datetime([str(int(d)) for d in f["imdates"][()]], format="%Y%m%d").values.astype("datetime64[ns]")
         # lazily: a whole frame's series can be many GB; the open h5py dataset backs the dask array
-        return dates, dsa.from_array(cum, chunks=(cum.shape[0], min(lines, 512), min(width, 512))), path
+        series = dsa.from_array(cum, chunks=(cum.shape[0], min(lines, 512), min(width, 512)))
+        return dates, mask_nodata(series, nodata), path
     return None
 
 
 def open_licsbas(folder: str | Path, product: str | None = None, orbit: str | None = None,
                  incidence: float | None = None, heading: float | None = None,
-                 time_series: bool = True) -> xr.Dataset:
+                 time_series: bool = True, nodata: float | None = None) -> xr.Dataset:
     """Read a LiCSBAS ``TS_GEOCml*`` folder into a Deformation (module docstring for the layout).
 
     Parameters
@@ -150,25 +159,32 @@ def open_licsbas(folder: str | Path, product: str | None = None, orbit: str | No
     incidence, heading : deg; used when the LOS vectors (``GEOCml*/U.geo`` ...) are absent. Without
         either, Sentinel-1's nominal values for the orbit are used, with a warning.
     time_series : read ``cum_filt.h5`` (filtered products) or ``cum.h5`` when present.
+    nodata : a value marking missing data besides LiCSBAS's NaN (``inputs.<orbit>.nodata``).
 
     Returns a Deformation in EPSG:4326 with ``velocity``, ``valid`` and, where the files exist,
     ``velocity_std`` (mm/yr), ``dem`` (m), ``mean_coherence``, ``incidence`` (deg) and ``displacement``
     (time, y, x; mm). With a masked product (``*.mskd``, the default) pixels masked by LiCSBAS
     (``results/mask`` = 0) are not valid; a raw one (``vel``, ``vel.filt``) keeps every pixel with a value.
+
+    Raises InputDataError for a velocity without any value or reliable pixel, or a grid outside the
+    globe; warns (InputWarning) about undeclared no-data values and a spread that does not fit mm/yr.
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise InputDataError(f"{folder}: LiCSBAS folder not found")
     lines, width, transform = read_grid(folder)
+    check_grid("EPSG:4326", transform, (lines, width), str(folder / "info" / "EQA.dem_par"),
+               fix_geographic="Check corner_lat, corner_lon, post_lat and post_lon (decimal degrees) there.")
     results = folder / "results"
     product = _velocity_product(results, product)
     filtered = ".filt" in product
-    v, valid, layers = _read_results(results, product, lines, width)
-    attrs_geom = _los_geometry(folder, lines, width, layers)
+    v, valid, layers = _read_results(results, product, lines, width, nodata)
+    attrs_geom = _los_geometry(folder, lines, width, layers, nodata)
     orbit = _orbit(folder, orbit, attrs_geom.get("heading"))
+    _check_velocity(results / product, v, valid, orbit)
     attrs_geom = attrs_geom or _given_geometry(folder, orbit, incidence, heading)
     wavelength = _wavelength(folder)
-    series = _time_series(folder, filtered, lines, width, time_series)
+    series = _time_series(folder, filtered, lines, width, time_series, nodata)
     ref_date = "" if series is None else str(np.datetime_as_string(series[0][0], unit="D"))
     y, x = pixel_centres(transform, (lines, width))
     ds = deformation_dataset(
@@ -198,28 +214,44 @@ def _velocity_product(results: Path, product: str | None) -> str:
     return product
 
 
-def _read_results(results: Path, product: str, lines: int, width: int
+def _check_velocity(path: Path, v: np.ndarray, valid: np.ndarray, orbit: str) -> None:
+    """The plausibility of a LiCSBAS velocity (mm/yr) and its reliable pixels ``valid``: a value, a
+    reliable pixel (else InputDataError); no undeclared no-data value, a spread that fits mm/yr (else a
+    warning)."""
+    require_values(v, str(path), "velocity")
+    if not valid.any():
+        raise InputDataError(f"{path}: no pixel is reliable: LiCSBAS's results/mask masks every pixel that has a "
+                             f"value. Use an unmasked product (product: vel.filt or vel), or rerun LiCSBAS15 with "
+                             f"looser thresholds.")
+    kept = np.where(valid, v, np.nan)
+    check_nodata(kept, str(path), orbit, zero=True, declare=None)
+    check_velocity_units(kept, str(path), "mm/yr", "LiCSBAS writes mm/yr: check that the file is LiCSBAS's own "
+                                                   "velocity (velocity_units does not apply to LiCSBAS folders)")
+
+
+def _read_results(results: Path, product: str, lines: int, width: int, nodata: float | None = None
                   ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """(velocity mm/yr, valid, layers) of ``results/``: valid is a value and, for a masked product
     (``*.mskd``), LiCSBAS's ``mask`` = 1; layers ``velocity_std`` (mm/yr), ``dem`` (m; NaN off the
-    DEM), ``mean_coherence`` (1), those whose files exist."""
-    v = read_raster(results / product, lines, width)
+    DEM), ``mean_coherence`` (1), those whose files exist; ``nodata`` read as NaN in all but the mask."""
+    v = mask_nodata(read_raster(results / product, lines, width), nodata)
     valid = np.isfinite(v)
     if product.endswith(".mskd") and (results / "mask").is_file():  # a raw product asked for stays unmasked
         valid &= read_raster(results / "mask", lines, width) == 1
     layers = {}
     for name, var in (("vstd", "velocity_std"), ("hgt", "dem"), ("coh_avg", "mean_coherence")):
         if (results / name).is_file():
-            layers[var] = read_raster(results / name, lines, width)
+            layers[var] = mask_nodata(read_raster(results / name, lines, width), nodata)
     if "dem" in layers:  # LiCSBAS writes NaN (and sometimes 0) off the DEM
         layers["dem"] = np.where(np.isfinite(layers["dem"]), layers["dem"], np.nan).astype(np.float32)
     return v, valid, layers
 
 
-def _los_geometry(folder: Path, lines: int, width: int, layers: dict[str, np.ndarray]) -> dict:
+def _los_geometry(folder: Path, lines: int, width: int, layers: dict[str, np.ndarray],
+                  nodata: float | None = None) -> dict:
     """Geometry attributes from the LOS unit vectors beside ``folder`` (incidence_angle and heading,
     deg; geometry_source), adding the ``incidence`` layer (deg) to ``layers``; {} without vectors."""
-    geom = _geometry(folder, lines, width)
+    geom = _geometry(folder, lines, width, nodata)
     if geom is None:
         return {}
     up = np.clip(geom["U"], -1, 1)

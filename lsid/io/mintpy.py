@@ -6,7 +6,9 @@ MintPy's layout: datasets ``unwrapPhase`` and ``coherence`` (pair, row, col), ``
 ``ORBIT_DIRECTION``, ``HEADING``, and for geocoded stacks ``X_FIRST``/``Y_FIRST`` (upper-left corner)
 ``X_STEP``/``Y_STEP`` with ``EPSG`` (or ``UTM_ZONE``; degrees when neither). MintPy's phase follows
 lsid's sign (``d_LOS = -wavelength / (4 pi) * phase``); it treats a phase of exactly 0 as no data,
-and so does this reader.
+and so does this reader. A ``nodata`` value (the AOI key ``inputs.<orbit>.nodata``) is read as no data
+too; the phase is then checked for plausibility (:mod:`lsid.io.plausibility`: undeclared -9999 /
+-32768, values that look like millimetres, a grid whose coordinates do not fit its CRS).
 """
 
 from __future__ import annotations
@@ -23,6 +25,18 @@ from pyproj import CRS
 from lsid.errors import InputDataError
 from lsid.io.atomic import atomic_path
 from lsid.io.contracts import check_stack
+from lsid.io.plausibility import (
+    check_grid,
+    check_phase_scale,
+    mask_nodata,
+    require_values,
+    sentinel_counts,
+    warn_undeclared_nodata,
+)
+
+#: The fix for a MintPy file whose coordinates do not fit the CRS its attributes give.
+CRS_FIX = ("Give the file the attribute of its CRS: EPSG (e.g. f.attrs['EPSG'] = '32647' with h5py) or UTM_ZONE; "
+           "without either MintPy's coordinates are degrees.")
 
 
 def _attr(attrs, key, default=None):
@@ -41,10 +55,15 @@ def _crs(attrs) -> CRS:
 
 
 def open_mintpy_stack(path: str | Path, geometry: str | Path | None = None,
-                      include_dropped: bool = False) -> xr.Dataset:
+                      include_dropped: bool = False, nodata: float | None = None,
+                      orbit: str | None = None) -> xr.Dataset:
     """Read a geocoded MintPy ``ifgramStack.h5`` (and, optionally, its ``geometryGeo.h5``) into a Stack.
 
-    Pairs flagged ``dropIfgram = False`` are left out unless ``include_dropped``.
+    Pairs flagged ``dropIfgram = False`` are left out unless ``include_dropped``. ``nodata``: a value
+    read as no data besides MintPy's 0 (in the coherence too when it lies outside [0, 1]). ``orbit``:
+    ``ascending`` / ``descending``, when ORBIT_DIRECTION is not recorded (or to override it).
+    Raises InputDataError for an all-no-data stack or a grid whose coordinates do not fit its CRS;
+    warns (InputWarning) about undeclared no-data values and phase that looks like millimetres.
     """
     path = Path(path)
     if not path.is_file():
@@ -67,14 +86,18 @@ def open_mintpy_stack(path: str | Path, geometry: str | Path | None = None,
         dates = np.asarray(f["date"][:])[idx]
         ref = np.array([np.datetime64(f"{d[0].decode()[:4]}-{d[0].decode()[4:6]}-{d[0].decode()[6:8]}") for d in dates])
         sec = np.array([np.datetime64(f"{d[1].decode()[:4]}-{d[1].decode()[4:6]}-{d[1].decode()[6:8]}") for d in dates])
-        phase = f["unwrapPhase"][idx].astype(np.float32)
+        phase = mask_nodata(f["unwrapPhase"][idx].astype(np.float32), nodata)
         phase[phase == 0] = np.nan
         coh = f["coherence"][idx].astype(np.float32) if "coherence" in f else None
+        if coh is not None and nodata is not None and not 0 <= nodata <= 1:
+            coh = mask_nodata(coh, nodata)
         bperp = f["bperp"][idx].astype(np.float32) if "bperp" in f else None
     ny, nx = phase.shape[1:]
     x0, y0 = float(_attr(attrs, "X_FIRST")), float(_attr(attrs, "Y_FIRST"))
     dx, dy = float(_attr(attrs, "X_STEP")), float(_attr(attrs, "Y_STEP"))
     transform = Affine(dx, 0.0, x0, 0.0, dy, y0)
+    check_grid(_crs(attrs), transform, (ny, nx), str(path), fix_geographic=CRS_FIX, fix_projected=CRS_FIX)
+    require_values(phase, str(path), "phase", "MintPy's no-data value is 0.")
     data = {"unwrapped_phase": (("pair", "y", "x"), phase,
                                 {"long_name": "unwrapped interferometric phase", "units": "rad"})}
     if coh is not None:
@@ -84,7 +107,8 @@ def open_mintpy_stack(path: str | Path, geometry: str | Path | None = None,
               "secondary_date": ("pair", sec.astype("datetime64[D]"))}
     if bperp is not None:
         coords["bperp"] = ("pair", bperp, {"units": "m"})
-    orbit = str(_attr(attrs, "ORBIT_DIRECTION", "")).lower()
+    orbit = orbit or str(_attr(attrs, "ORBIT_DIRECTION", "")).lower()
+    warn_undeclared_nodata(sentinel_counts(phase), phase.size, str(path), orbit or None, declare=None)
     ds = xr.Dataset(data, coords=coords, attrs={
         "wavelength": float(_attr(attrs, "WAVELENGTH")),
         "orbit": orbit if orbit in ("ascending", "descending") else "unknown",
@@ -103,6 +127,7 @@ def open_mintpy_stack(path: str | Path, geometry: str | Path | None = None,
                 if src in g:
                     ds[dst] = (("y", "x"), g[src][:].astype(np.float32), {"units": unit})
     ds = ds.rio.write_crs(_crs(attrs), inplace=True).rio.write_transform(transform, inplace=True)
+    check_phase_scale(phase, str(path), ds.attrs["wavelength"])
     return check_stack(ds, str(path))
 
 

@@ -17,6 +17,12 @@ Attributes: ``X_FIRST``/``Y_FIRST`` (upper-left corner of the grid), ``X_STEP``/
 
 Sign: MintPy's displacement is positive towards the satellite, as lsid's: values are used as they are
 (metres turned into millimetres).
+
+No data: NaN (and 0 in the geometry). A ``nodata`` value (the AOI key ``inputs.<orbit>.nodata``, in the
+file's units) is read as NaN too, in every layer but the mask and in the time series. The velocity is
+then checked for plausibility (:mod:`lsid.io.plausibility`: undeclared -9999 / -32768 / 0 among the
+reliable pixels, a spread that does not fit the UNIT attribute, a grid whose coordinates do not fit
+its CRS).
 """
 
 from __future__ import annotations
@@ -35,7 +41,15 @@ from lsid.constants import MM_PER_M, SENTINEL1_ORBITS
 from lsid.errors import InputDataError
 from lsid.geometry import heading_from_los_azimuth
 from lsid.io.deformation import deformation_dataset, pixel_centres
-from lsid.io.mintpy import _attr, _crs
+from lsid.io.mintpy import CRS_FIX, _attr, _crs
+from lsid.io.plausibility import (
+    check_grid,
+    check_nodata,
+    check_velocity_units,
+    drop_sentinels,
+    mask_nodata,
+    require_values,
+)
 
 log = logging.getLogger(__name__)
 
@@ -89,9 +103,10 @@ def _open(path: Path) -> h5py.File:
         raise InputDataError(f"{path}: cannot be read as HDF5 ({exc}): the file is damaged") from None
 
 
-def _layers(path: Path, names: tuple[str, ...], shape: tuple[int, int], required: bool = True) -> dict[str, np.ndarray]:
-    """Datasets ``names`` of one file (opened once), float32, each checked against the velocity grid;
-    a missing one is an error when ``required``, else left out."""
+def _layers(path: Path, names: tuple[str, ...], shape: tuple[int, int], required: bool = True,
+            nodata: float | None = None) -> dict[str, np.ndarray]:
+    """Datasets ``names`` of one file (opened once), float32 (``nodata`` read as NaN), each checked
+    against the velocity grid; a missing one is an error when ``required``, else left out."""
     out = {}
     with _open(path) as f:
         for name in names:
@@ -103,11 +118,12 @@ def _layers(path: Path, names: tuple[str, ...], shape: tuple[int, int], required
             if a.shape != shape:
                 raise InputDataError(f"{path}: {name} is {a.shape[0]} x {a.shape[1]}, the velocity grid is {shape[0]} "
                                      f"x {shape[1]}; give files of one MintPy run (all geocoded alike)")
-            out[name] = a.astype(np.float32)
+            out[name] = mask_nodata(a.astype(np.float32), nodata)
     return out
 
 
-def open_mintpy_results(path: str | Path, orbit: str | None = None, time_series: bool = True) -> xr.Dataset:
+def open_mintpy_results(path: str | Path, orbit: str | None = None, time_series: bool = True,
+                        nodata: float | None = None) -> xr.Dataset:
     """Read geocoded MintPy results (module docstring) into a Deformation.
 
     Parameters
@@ -115,29 +131,36 @@ def open_mintpy_results(path: str | Path, orbit: str | None = None, time_series:
     path : the MintPy work folder, or its (geo_)velocity.h5.
     orbit : ``ascending`` / ``descending`` when the files do not say (ORBIT_DIRECTION).
     time_series : read the time series (lazily) when a timeseries file is there.
+    nodata : a value marking missing data besides NaN, in the files' units (``inputs.<orbit>.nodata``).
 
     Returns a Deformation in the files' CRS: ``velocity`` / ``velocity_std`` (mm/yr), ``valid`` (a
     value, and MintPy's maskTempCoh where present), ``temporal_coherence``, ``dem`` (m), ``incidence``
     and ``azimuth`` (deg, LOS ground to satellite, clockwise from north), ``displacement`` (mm).
+
+    Raises InputDataError for a velocity without any value or reliable pixel, or a grid whose
+    coordinates do not fit its CRS; warns (InputWarning) about undeclared no-data values and a spread
+    that does not fit the file's UNIT.
     """
     files = find_mintpy_results(path)
     vpath = files["velocity"]
-    attrs, v, layers = _read_velocity(vpath)
+    attrs, v, layers = _read_velocity(vpath, nodata)
     valid = np.isfinite(v)  # (not v != 0: the reference pixel's velocity is exactly 0)
-    extra, mask = _extra_layers(files, v.shape)
+    extra, mask = _extra_layers(files, v.shape, nodata)
     layers.update(extra)
     if mask is not None:
         valid &= mask
     transform = Affine(float(attrs["X_STEP"]), 0.0, float(attrs["X_FIRST"]),
                        0.0, float(attrs["Y_STEP"]), float(attrs["Y_FIRST"]))
+    check_grid(_crs(attrs), transform, v.shape, str(vpath), fix_geographic=CRS_FIX, fix_projected=CRS_FIX)
     y, x = pixel_centres(transform, v.shape)
-    series = _series(files["timeseries"], v.shape) if time_series and "timeseries" in files else None
+    series = _series(files["timeseries"], v.shape, nodata) if time_series and "timeseries" in files else None
     ref_date = str(attrs.get("REF_DATE", ""))
     if series is not None:
         ref_date = ref_date or str(np.datetime_as_string(series[0][0], unit="D"))
     if len(ref_date) == 8 and ref_date.isdigit():
         ref_date = f"{ref_date[:4]}-{ref_date[4:6]}-{ref_date[6:]}"
     orbit = _orbit(vpath, orbit, attrs)
+    _check_velocity(vpath, v, valid, orbit, str(attrs.get("UNIT", "m/year")))
     ts_name = f", {files['timeseries'].name}" if "timeseries" in files and time_series else ""
     ds = deformation_dataset(
         np.where(valid, v, np.nan).astype(np.float32), valid, y=y, x=x, layers=layers, series=series,
@@ -154,15 +177,33 @@ def open_mintpy_results(path: str | Path, orbit: str | None = None, time_series:
 _VELOCITY_SCALE = {"m/year": MM_PER_M, "m/yr": MM_PER_M, "cm/year": 10.0, "cm/yr": 10.0, "mm/year": 1.0, "mm/yr": 1.0}
 
 
-def _read_velocity(vpath: Path) -> tuple[dict, np.ndarray, dict[str, np.ndarray]]:
+def _check_velocity(vpath: Path, v: np.ndarray, valid: np.ndarray, orbit: str, unit: str) -> None:
+    """The plausibility of a MintPy velocity (mm/yr, from the file's ``unit``) and of its reliable
+    pixels ``valid``: a value and a reliable pixel (else InputDataError); no undeclared no-data value, a
+    spread that fits the unit (else a warning). Checked in mm/yr, so a raw -9999 m/year is looked for
+    as -9999000."""
+    require_values(v, str(vpath), "velocity")
+    if not valid.any():
+        raise InputDataError(f"{vpath}: no pixel is reliable: maskTempCoh.h5 masks every pixel that has a value. "
+                             f"Lower mintpy.networkInversion.minTempCoh and rerun MintPy, or give the velocity "
+                             f"file alone (its folder without maskTempCoh.h5).")
+    scale = _VELOCITY_SCALE[unit.lower()]
+    kept = np.where(valid, v, np.nan) / scale  # back in the file's units
+    check_nodata(kept, str(vpath), orbit, zero=True, declare=None)
+    declared = {1.0: "mm/yr", 10.0: "cm/yr", MM_PER_M: "m/yr"}[scale]
+    check_velocity_units(drop_sentinels(kept) * scale, str(vpath), declared,
+                         f"the file's UNIT attribute says {unit!r}: correct it (h5py: f.attrs['UNIT'] = '{{unit}}')")
+
+
+def _read_velocity(vpath: Path, nodata: float | None = None) -> tuple[dict, np.ndarray, dict[str, np.ndarray]]:
     """(the file's attributes, velocity mm/yr, {"velocity_std": mm/yr} when present) of a geocoded
-    MintPy velocity file."""
+    MintPy velocity file; ``nodata`` (the file's units) read as NaN."""
     with _open(vpath) as f:
         if "velocity" not in f:
             raise InputDataError(f"{vpath}: not a MintPy velocity file (no dataset 'velocity')")
         attrs = {k: _attr(f.attrs, k) for k in f.attrs}
-        v = f["velocity"][()].astype(np.float32)
-        vstd = f["velocityStd"][()].astype(np.float32) if "velocityStd" in f else None
+        v = mask_nodata(f["velocity"][()].astype(np.float32), nodata)
+        vstd = mask_nodata(f["velocityStd"][()].astype(np.float32), nodata) if "velocityStd" in f else None
     if "X_FIRST" not in attrs:
         raise InputDataError(f"{vpath}: the results are in radar coordinates; geocode them first (MintPy "
                              f"geocode.py, or smallbaselineApp.py with mintpy.geocode = yes)")
@@ -173,18 +214,20 @@ def _read_velocity(vpath: Path) -> tuple[dict, np.ndarray, dict[str, np.ndarray]
     return attrs, v, {} if vstd is None else {"velocity_std": vstd * _VELOCITY_SCALE[unit]}
 
 
-def _extra_layers(files: dict[str, Path], shape: tuple[int, int]) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+def _extra_layers(files: dict[str, Path], shape: tuple[int, int], nodata: float | None = None
+                  ) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
     """(layers, mask) from the files found: ``temporal_coherence`` (1), ``dem`` (m), ``incidence``
-    and ``azimuth`` (deg, LOS ground to satellite, clockwise from north), MintPy's 0 (no data) as
-    NaN; the reliable-pixel mask of maskTempCoh (bool), None without one."""
+    and ``azimuth`` (deg, LOS ground to satellite, clockwise from north), MintPy's 0 (no data) and
+    ``nodata`` as NaN; the reliable-pixel mask of maskTempCoh (bool), None without one."""
     layers, mask = {}, None
     if "temporal_coherence" in files:
-        tcoh = _layers(files["temporal_coherence"], ("temporalCoherence",), shape)
+        tcoh = _layers(files["temporal_coherence"], ("temporalCoherence",), shape, nodata=nodata)
         layers["temporal_coherence"] = tcoh["temporalCoherence"]
     if "mask" in files:
         mask = _layers(files["mask"], ("mask",), shape)["mask"] > 0
     if "geometry" in files:
-        geometry = _layers(files["geometry"], ("height", "incidenceAngle", "azimuthAngle"), shape, required=False)
+        geometry = _layers(files["geometry"], ("height", "incidenceAngle", "azimuthAngle"), shape, required=False,
+                           nodata=nodata)
         for src, dst in (("height", "dem"), ("incidenceAngle", "incidence"), ("azimuthAngle", "azimuth")):
             if src in geometry:
                 a = geometry[src]
@@ -193,8 +236,9 @@ def _extra_layers(files: dict[str, Path], shape: tuple[int, int]) -> tuple[dict[
     return layers, mask
 
 
-def _series(tpath: Path, shape: tuple[int, int]):
-    """(dates datetime64[ns], lazy displacement (time, y, x) mm) of a MintPy time-series file."""
+def _series(tpath: Path, shape: tuple[int, int], nodata: float | None = None):
+    """(dates datetime64[ns], lazy displacement (time, y, x) mm) of a MintPy time-series file
+    (``nodata``, in m, read as NaN)."""
     import dask.array as dsa
 
     f = _open(tpath)
@@ -208,7 +252,8 @@ def _series(tpath: Path, shape: tuple[int, int]):
                            format="%Y%m%d").values.astype("datetime64[ns]")
     # lazily (a frame's series is many GB); metres -> mm; the open dataset backs the dask array
     ny, nx = shape
-    return dates, dsa.from_array(ts, chunks=(ts.shape[0], min(ny, 512), min(nx, 512))) * np.float32(MM_PER_M)
+    series = mask_nodata(dsa.from_array(ts, chunks=(ts.shape[0], min(ny, 512), min(nx, 512))), nodata)
+    return dates, series * np.float32(MM_PER_M)
 
 
 def _orbit(vpath: Path, orbit: str | None, attrs: dict) -> str:

@@ -62,6 +62,18 @@ def default_encoding(ds: xr.Dataset, compress: bool = True) -> dict:
     return enc
 
 
+def _largest_write(ds: xr.Dataset, streamed: list[str]) -> int:
+    """Uncompressed bytes of the largest single write of :func:`write_netcdf` (a whole small variable,
+    or one block of a streamed one): a failure with less free space than this is a full disk."""
+    sizes = [0]
+    for name, var in ds.variables.items():
+        if name in streamed:
+            sizes.append(var.nbytes // max(1, len(var.chunks[0])))
+        else:
+            sizes.append(var.nbytes)
+    return int(max(sizes))
+
+
 def write_netcdf(ds: xr.Dataset, target: str | Path, encoding: dict | None = None, compress: bool = True,
                  progress: bool = False, desc: str | None = None) -> Path:
     """Write ``ds`` to ``target`` atomically (CF NetCDF-4).
@@ -71,6 +83,9 @@ def write_netcdf(ds: xr.Dataset, target: str | Path, encoding: dict | None = Non
     through netCDF4: memory stays bounded by one block, and the file's layout does not depend on
     which task finished first (same data, same bytes). Blocks of several streamed variables that
     share work (phase and coherence of one pair) are computed together, once.
+
+    Raises OutputError "disk full: <folder> has N MB free; ..." when the disk fills up (netCDF4 and HDF5
+    report that only as "NetCDF: HDF error"; :func:`lsid.io.atomic.disk_full_error`).
     """
     import netCDF4
     from tqdm import tqdm  # plain bars: tqdm.auto needs ipywidgets inside notebooks
@@ -83,7 +98,7 @@ def write_netcdf(ds: xr.Dataset, target: str | Path, encoding: dict | None = Non
     dim0 = {ds[n].dims[0] for n in streamed}
     if len(dim0) > 1:
         raise ValueError(f"streamed variables {streamed} must share their first dimension, got {sorted(dim0)}")
-    with atomic_path(target) as tmp:
+    with atomic_path(target, needed_bytes=_largest_write(ds, streamed)) as tmp:
         head = ds.drop_vars(streamed)
         head.to_netcdf(tmp, engine="netcdf4", encoding={k: v for k, v in enc.items() if k in head.variables})
         if streamed:

@@ -11,6 +11,7 @@ import pandas as pd
 from matplotlib.patches import Patch, Rectangle
 
 from lsid import paper
+from lsid.layout import TileSetLayout
 from lsid.plots.style import VELOCITY_CMAP, add_scalebar, km_axes, map_extent, stamp_synthetic
 
 SPLIT_COLOURS = {"train": "#1b9e77", "val": "#d95f02", "test": "#7570b3"}
@@ -20,8 +21,7 @@ PAPER_COUNTS = paper.DATASET
 
 def read_coco(tileset: str | Path, split: str, random: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(images, annotations) of one split of a TileSet as DataFrames."""
-    folder = Path(tileset) / "annotations" / ("random" if random else "")
-    coco = json.loads((folder / f"{split}.json").read_text())
+    coco = json.loads(TileSetLayout(tileset).annotations(split, random).read_text())
     anns = pd.DataFrame(coco["annotations"],
                         columns=["id", "image_id", "category_id", "bbox", "area", "iscrowd", "object_id"])
     return pd.DataFrame(coco["images"]), anns
@@ -66,9 +66,10 @@ def load_tile_image(tileset: Path, file_name: str) -> np.ndarray:
     """A TileSet image for display: PNG as (rows, cols, 3) uint8, .npy as (channels, rows, cols) float32."""
     from PIL import Image
 
+    f = TileSetLayout(tileset).image(file_name)
     if file_name.endswith(".npy"):
-        return np.load(tileset / file_name).astype(np.float32)
-    return np.asarray(Image.open(tileset / file_name))
+        return np.load(f).astype(np.float32)
+    return np.asarray(Image.open(f))
 
 
 def fig_gallery(tiles_root: str | Path, n: int = 6, seed: int = 0, synthetic: bool = True):

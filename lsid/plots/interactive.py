@@ -1,17 +1,39 @@
-"""Interactive views (HoloViews with the Bokeh backend): the velocity map with the inventory overlaid,
-and displacement series to explore.
+"""Interactive views (hvPlot and HoloViews with the Bokeh backend): the velocity map with the inventory
+overlaid, and displacement series to explore.
 
 - In the static HTML book: the map (pan, zoom, hover over a potential landslide: id, rates, score,
   seen_in) and a series viewer (every landslide's series embedded; click the legend to show or hide
   one), no kernel needed.
-- In JupyterLab (a live kernel): :func:`explorer` adds a tap tool — click any pixel and its displacement
-  series appears beside the map (HoloViews with Panel: call :func:`setup` first).
+- In JupyterLab (a live kernel): :func:`setup` loads the Bokeh extension (and hvPlot's ``.hvplot``
+  accessor on xarray objects), then :func:`explorer` as a cell's last expression shows the map with a
+  tap tool — click any pixel and its displacement series appears beside the map::
+
+      from lsid.config import load_aoi
+      from lsid.inventory import stage as inventory
+      from lsid.layout import RunLayout
+      from lsid.plots import interactive
+      from lsid.sbas.stage import open_deformations
+
+      layout = RunLayout.of(load_aoi("data/aoi/ahai-synthetic.yaml", "cpu"), "runs")
+      interactive.setup()
+      defo = open_deformations(layout)["ascending"]  # a Deformation with its displacement series
+      inv = inventory.load(layout)["ada"]["inventory"]  # or ["model"]: the detector's inventory
+      interactive.explorer(defo, inv)  # last expression of the cell
+
+  After :func:`setup` any hvPlot view works as well, e.g. ``defo.velocity.hvplot.image(x="x", y="y",
+  cmap="RdBu", aspect="equal")``.
+
+The velocity map is hvPlot's ``image`` of the velocity DataArray (:func:`velocity_image`). The inventory
+stays a plain ``hv.Polygons`` in the map's projected metres: hvPlot's ``polygons`` of a GeoDataFrame
+needs GeoViews and cartopy, which lsid does not install.
 
 Static pages: :func:`static_setup` returns BokehJS inlined as HTML (display it once, before any
 figure), and :func:`show` turns a HoloViews object into plain Bokeh HTML. Why not HoloViews' own
 notebook display: it goes through Panel, whose stylesheets are linked from cdn.holoviz.org, so pages
 would ask for the network (the offline-book test caught it); plain Bokeh components with inline
-resources need nothing.
+resources need nothing. For the same reason this module calls hvPlot through its ``hvPlot`` class
+(what the ``.hvplot`` accessor returns) instead of importing ``hvplot.xarray``, whose import loads the
+notebook extension into the page.
 """
 
 from __future__ import annotations
@@ -27,13 +49,16 @@ HOVER_COLUMNS = ("id", "seen_in", "v_p95_asc", "v_p95_desc", "v_up", "v_east", "
 
 
 def setup():
-    """Load HoloViews' Bokeh extension with its JavaScript inlined (pages work offline)."""
+    """JupyterLab: load the Bokeh extension with its JavaScript inlined (the notebook works offline) and
+    hvPlot's ``.hvplot`` accessor on xarray objects; returns holoviews. Call it once, before
+    :func:`explorer` (not needed for :func:`show`, which embeds plain Bokeh)."""
     import holoviews as hv
     import panel as pn
 
     pn.config.inline = True  # Panel's CSS too (else its stylesheets are linked from cdn.holoviz.org)
     hv.extension.inline = True
-    hv.extension("bokeh", logo=False)
+    import hvplot.xarray  # noqa: F401  (registers .hvplot and loads hvPlot's Bokeh extension, inlined)
+
     return hv
 
 
@@ -58,29 +83,38 @@ def static_setup():
 def show(obj):
     """A HoloViews object as static Bokeh HTML (IPython HTML: a div and its script), for pages that must
     work offline without Panel (see the module docstring)."""
+    from bokeh.core.validation import silenced
+    from bokeh.core.validation.warnings import FIXED_SIZING_MODE
     from bokeh.embed import components
     from IPython.display import HTML
 
     hv = _hv()
-    script, div = components(hv.render(obj, backend="bokeh"))
+    # an equal-aspect map has a fixed frame (frame_width/height) and no width/height: Bokeh's check would
+    # warn on every page, wrongly; hv.save silences the same check
+    with silenced(FIXED_SIZING_MODE):
+        script, div = components(hv.render(obj, backend="bokeh"))
     return HTML(div + script)
 
 
 def velocity_image(defo: xr.Dataset, max_px: int = MAX_IMAGE_PX, limit: float | None = None):
-    """hv.Image of the mean LOS velocity against the scene median (mm/yr), block-averaged so that its
-    longer edge is at most ``max_px`` pixels; axes in map metres."""
-    hv = _hv()
+    """hvPlot image of the mean LOS velocity against the scene median (mm/yr), block-averaged so that its
+    longer edge is at most ``max_px`` pixels; axes in map metres, equal aspect, hover on the pixel value.
 
-    v = defo.velocity.where(defo.valid)
-    v = v - float(v.median())
+    The same as ``v.hvplot.image(x="x", y="y", ...)`` with ``hvplot.xarray`` imported (see the module
+    docstring for why the class is called directly)."""
+    _hv()
+    from hvplot import hvPlot
+
+    v = defo.velocity.where(defo.valid).reset_coords(drop=True)  # no scalar coordinate in the title
+    v = (v - float(v.median())).rename("velocity")
     f = max(1, int(np.ceil(max(v.sizes["y"], v.sizes["x"]) / max_px)))
     if f > 1:
         v = v.coarsen(y=f, x=f, boundary="trim").mean()
     limit = limit or max(5.0, float(np.nanpercentile(np.abs(v.values), 99)))
-    img = hv.Image((v.x.values, v.y.values, v.values.astype(np.float32)), kdims=["x", "y"], vdims=["velocity"])
-    return img.opts(cmap="RdBu", clim=(-limit, limit), colorbar=True, tools=["hover"], width=600, height=700,
-                    clabel="LOS velocity (mm/yr)", xlabel="easting (m)", ylabel="northing (m)",
-                    xformatter="%.0f", yformatter="%.0f", xrotation=30)
+    return hvPlot(v.astype(np.float32)).image(
+        x="x", y="y", cmap="RdBu", clim=(-limit, limit), aspect="equal", frame_width=520, colorbar=True,
+        clabel="LOS velocity (mm/yr)", xlabel="easting (m)", ylabel="northing (m)", xformatter="%.0f",
+        yformatter="%.0f", rot=30, title="")
 
 
 def inventory_polygons(inv) -> object:
@@ -143,8 +177,14 @@ def series_viewer(defos: dict[str, xr.Dataset], inv, visible: int = 3):
 
 
 def explorer(defo: xr.Dataset, inv=None):
-    """JupyterLab: the velocity map (with the inventory) and, beside it, the displacement series of the
-    last pixel tapped (needs a live kernel; in static HTML the map alone works)."""
+    """JupyterLab: the velocity map (with the inventory, hover for its columns) and, beside it, the
+    displacement series of the last pixel tapped.
+
+    Needs a live kernel: run :func:`setup` once, then make ``explorer(defo, inv)`` the last expression of a
+    cell, with ``defo`` an orbit's Deformation that holds its displacement series
+    (``lsid.sbas.stage.open_deformations(layout)[orbit]``) and ``inv`` the inventory GeoDataFrame (or
+    None). Click the map (the tap tool is on) and the series of that pixel is drawn. In static HTML the
+    map alone works (use :func:`velocity_image`, :func:`inventory_polygons` and :func:`show` there)."""
     hv = _hv()
     from holoviews import streams
 
@@ -157,7 +197,7 @@ def explorer(defo: xr.Dataset, inv=None):
         return hv.Curve((pd.to_datetime(defo.time.values), s.values), "time", "LOS displacement (mm)").opts(
             title=f"pixel at ({x:.0f}, {y:.0f}) m", width=500, height=300, tools=["hover"])
 
-    return (layer.opts(width=500, height=600, tools=["tap"]) + hv.DynamicMap(series, streams=[tap])).cols(2)
+    return (layer.opts(frame_width=480, tools=["tap"]) + hv.DynamicMap(series, streams=[tap])).cols(2)
 
 
 __all__ = ["setup", "static_setup", "show", "velocity_image", "inventory_polygons", "object_series", "series_viewer",

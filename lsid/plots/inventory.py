@@ -239,8 +239,7 @@ __all__ = ["PAPER_BOXES", "PAPER_INVENTORY", "fig_scene_boxes", "table_box_count
 
 
 # ------------------------------------------------------------------------------------- case study
-# the computations (which landslide, which points, the series, the profile) are lsid.inventory.case_study's
-from lsid.inventory.case_study import pick_case, point_series, profile_line, ring_series, sample_profile, series_points  # noqa: E402,F401
+# (which landslide, which points, their series and the profile are computed by lsid.inventory.case_study)
 
 
 def fig_case_map(defos: dict[str, xr.Dataset], obj: pd.Series, points: dict[str, list], line, synthetic: bool = True):
@@ -317,5 +316,4 @@ def fig_case_profile(profiles: dict[str, tuple[np.ndarray, np.ndarray]],
     return fig
 
 
-__all__ += ["ring_series", "point_series", "pick_case", "profile_line", "sample_profile", "series_points",
-            "fig_case_map", "fig_case_series", "fig_case_profile"]
+__all__ += ["fig_case_map", "fig_case_series", "fig_case_profile"]

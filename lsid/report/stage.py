@@ -20,6 +20,7 @@ from lsid.config import AOIConfig
 from lsid.errors import InputDataError
 from lsid.io.atomic import atomic_path, ensure_writable_dir, write_text
 from lsid.layout import ORBITS, RunLayout
+from lsid.provenance import read_stamp
 
 #: Columns of the reproduction table.
 COLUMNS = ("paper section", "quantity", "paper", "this run", "why they differ")
@@ -30,7 +31,8 @@ MISSING = "–"
 
 
 def _read(path) -> dict | None:
-    return json.loads(path.read_text()) if path.exists() else None
+    """A stage's JSON summary; None when it is missing or damaged (the stage then reads as not run)."""
+    return read_stamp(path) or None
 
 
 def _finite(x) -> bool:
@@ -82,7 +84,7 @@ def _rows(cfg: AOIConfig, found: dict) -> list[dict]:
             ours = f"{m['voc_ap50']:.3f}"
             if "epochs" in m and "seconds" in m:  # train.json is there
                 ours += f" ({m['epochs']} epochs, {m['seconds'] / 60:.0f} min)"
-        row(n["MAP50"].section, f"mAP@0.5, {'Faster R-CNN' if 'vgg' in model else 'CRF-Faster R-CNN'}", paper_map,
+        row(n["MAP50"].section, f"mAP@0.5, {paper.PRETTY.get(model, model)}", paper_map,
             ours, "held-out ground (a leak-free split) instead of a probable random split; from scratch; "
             + ("a few minutes on 2 CPU cores" if below_paper else "the paper's schedule"))
     if not inv:
@@ -94,7 +96,8 @@ def _rows(cfg: AOIConfig, found: dict) -> list[dict]:
             paper.pair(paper_boxes), ours,
             "another scene (synthetic, its own number of landslides) and another training run")
     src = inv["inventory"] or inv["ada"]
-    label = "CRF-Faster R-CNN" if inv["inventory"] else "ADA baseline (no detector trained)"
+    label = paper.PRETTY.get(inv.get("model"), inv.get("model")) if inv["inventory"] else \
+        "ADA baseline (no detector trained)"
     v = src.get("validation") or {}
     row(n["POTENTIAL_LANDSLIDES"].section, f"potential landslides ({label})", paper.POTENTIAL_LANDSLIDES,
         src["potential_landslides"], "rule-based checks instead of optical interpretation; a scene with "
@@ -129,7 +132,8 @@ def notes(cfg: AOIConfig, layout: RunLayout) -> list[str]:
     if inv and inv["inventory"] and inv["inventory"].get("validation") and inv["ada"].get("validation"):
         a, b = inv["inventory"]["validation"], inv["ada"]["validation"]
         if _finite(a.get("f1")) and _finite(b.get("f1")):
-            out.append(f"On this run the CRF-Faster R-CNN inventory scores F1 {a['f1']:.2f} against the ADA baseline's "
+            name = paper.PRETTY.get(inv.get("model"), inv.get("model"))
+            out.append(f"On this run the {name} inventory scores F1 {a['f1']:.2f} against the ADA baseline's "
                        f"{b['f1']:.2f}.")
     return out
 

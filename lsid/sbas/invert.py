@@ -21,7 +21,7 @@ from lsid.constants import DAYS_PER_YEAR, MM_PER_M
 from lsid.errors import InputDataError
 from lsid.io.contracts import check_stack
 from lsid.sbas import kernels
-from lsid.sbas.network import components
+from lsid.sbas.network import BRIDGE_OPTIONS, components, describe_split
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +159,8 @@ def invert(
                       min_temporal_coherence=min_temporal_coherence)
     if ref_rc is None:
         return ds
+    if not ds.valid.values.any():
+        raise InputDataError(_no_reliable_pixel(stack, net, extra, min_temporal_coherence))
     if isinstance(reference_point, str):  # move the datum to a stable spot (exact: the model is linear)
         mcoh = extra["mean_coherence"]  # NaN when the coherence was not read (weight="no")
         ref_rc = auto_reference_point(ds, mcoh if np.isfinite(mcoh).any() else None)  # among pixels of every pair
@@ -172,7 +174,10 @@ def _check_arguments(stack: xr.Dataset, weight: str, looks: int | None) -> int:
     if weight not in WEIGHTS:
         raise ValueError(f"weight must be one of {WEIGHTS}, got {weight!r}")
     if weight != "no" and "coherence" not in stack:
-        raise InputDataError(f"weight={weight!r} needs a 'coherence' layer in the stack; use weight='no'")
+        lacking = stack.attrs.get("pairs_without_coherence")
+        why = f" (these pairs have no coherence file: {lacking})" if lacking else ""
+        raise InputDataError(f"weight={weight!r} (sbas.weight) needs a 'coherence' layer in the stack, and it has "
+                             f"none{why}: supply coherence for every pair, or use weight='no'")
     return int(looks or stack.attrs.get("looks", DEFAULT_LOOKS))
 
 
@@ -198,11 +203,33 @@ def _network(stack: xr.Dataset) -> _Network:
     if dates.size < 3:
         raise InputDataError(f"the stack spans only {dates.size} dates; a time series needs at least 3")
     if n_comp > 1:
-        warnings.warn(f"the network splits into {n_comp} connected components: the minimum-norm solution "
-                      f"links them with zero rate over unobserved intervals", UserWarning, stacklevel=3)
+        warnings.warn(f"{describe_split(ref, sec)} ({n_comp} connected components). The minimum-norm solution "
+                      f"links them with zero rate over the unobserved intervals, so their relative displacement is "
+                      f"not measured; bridge them with {BRIDGE_OPTIONS}", UserWarning, stacklevel=3)
     days = (dates - dates[0]).astype(float)
     return _Network(dates, np.searchsorted(dates, ref), np.searchsorted(dates, sec), np.diff(days) / DAYS_PER_YEAR,
                     n_comp)
+
+
+def _no_reliable_pixel(stack: xr.Dataset, net: _Network, extra: dict[str, np.ndarray], min_tcoh: float) -> str:
+    """Why no pixel of the inversion is reliable, and what to change: a split network (every pixel has
+    an interval no pair observes), intervals no valid pair spans, or the temporal-coherence floor."""
+    solved = np.isfinite(extra["velocity"])
+    if not solved.any():
+        return "no pixel has a valid phase in any kept interferogram: check the input's nodata and the network"
+    unspanned = extra["n_unspanned"][solved] > 0
+    if unspanned.all():
+        if net.n_components > 1:
+            split = describe_split(stack.reference_date.values, stack.secondary_date.values)
+            return (f"{split}, so no pixel's time series is measured over the whole period (whatever "
+                    f"sbas.min_temporal_coherence); bridge the parts with {BRIDGE_OPTIONS}")
+        return ("every pixel has an interval between two dates that none of its valid interferograms spans (pairs "
+                "without valid pixels there, or too few pairs per date): keep more pairs (a larger "
+                "sbas.max_temporal_baseline_days, a lower sbas.min_mean_coherence, a larger sbas.max_pairs)")
+    best = float(np.nanmax(extra["temporal_coherence"][solved][~unspanned]))
+    return (f"every pixel fails the temporal coherence test (the best reaches {best:.2f}, the floor "
+            f"sbas.min_temporal_coherence is {min_tcoh}): lower sbas.min_temporal_coherence, or improve the "
+            f"interferograms")
 
 
 def _pre_reference(stack: xr.Dataset, reference_point, block: int) -> tuple[tuple[int, int] | None, np.ndarray]:

@@ -50,6 +50,52 @@ def components(reference_dates, secondary_dates) -> tuple[int, np.ndarray, np.nd
     return int(n), dates, labels
 
 
+#: What bridges the parts of a split network (AOI keys), for messages.
+BRIDGE_OPTIONS = ("pairs that span the gap: more interferograms per date (synthetic areas: "
+                  "synth.acquisitions.<orbit>.n_neighbours; your own data: form pairs across the gap) or, where the "
+                  "thresholds dropped such pairs, a larger sbas.max_temporal_baseline_days (or null), a lower "
+                  "sbas.min_mean_coherence, a larger sbas.max_pairs")
+
+
+def describe_split(reference_dates, secondary_dates) -> str:
+    """The parts of a network that splits into several connected components, in words: each part's
+    date range and number of dates, and the gaps no pair spans (empty when the network is connected)."""
+    n, dates, labels = components(reference_dates, secondary_dates)
+    if n < 2:
+        return ""
+    parts = sorted((dates[labels == k][0], dates[labels == k][-1], int((labels == k).sum())) for k in range(n))
+    text = ", ".join(f"{a} .. {b} ({m} date{'s' if m > 1 else ''})" for a, b, m in parts)
+    gaps = []
+    for k in range(1, n):
+        last = max(p[1] for p in parts[:k])  # the latest date before this part starts
+        if last < parts[k][0]:
+            gaps.append(f"{last} -> {parts[k][0]}")
+    gap = f"; no pair spans {', '.join(gaps)}" if gaps else "; the parts interleave in time, no pair links them"
+    return f"the network of interferograms splits into {n} parts that no pair links: {text}{gap}"
+
+
+def pairs_in_words(table: pd.DataFrame, mask, limit: int = 8) -> str:
+    """The pairs of ``table`` (reference/secondary dates) where ``mask`` holds, as 'YYYY-MM-DD/YYYY-MM-DD'
+    (at most ``limit``, then how many more)."""
+    rows = table[np.asarray(mask, dtype=bool)]
+    names = [f"{r:%Y-%m-%d}/{s:%Y-%m-%d}" for r, s in zip(rows.reference_date, rows.secondary_date)]
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
+
+
+def _coherence_problem(stack: xr.Dataset, table: pd.DataFrame) -> str:
+    """Why pairs have no mean coherence: no layer (and which pairs the reader found without one), or
+    pairs whose coherence is NaN wherever their phase is valid."""
+    if "coherence" not in stack:
+        lacking = stack.attrs.get("pairs_without_coherence")
+        if lacking:
+            return (f"the stack has no 'coherence' layer because these pairs have no coherence file: {lacking} "
+                    f"(a coherence layer needs one for every pair)")
+        return "the stack has no 'coherence' layer"
+    lacking = pairs_in_words(table, table.mean_coherence.isna())
+    return f"these pairs have no coherence where their phase is valid: {lacking}"
+
+
 def spanning_tree_pairs(table: pd.DataFrame) -> np.ndarray:
     """Boolean mask of the pairs in a maximum spanning tree of the network: the most coherent pairs
     that still connect every date (by temporal baseline when there is no coherence)."""
@@ -117,7 +163,12 @@ def select_network(
         reason[(table.bperp_m.abs() > max_bperp_m) & (reason == "")] = "perpendicular baseline"
     if min_mean_coherence is not None:
         if table.mean_coherence.isna().all():
-            raise InputDataError("min_mean_coherence given but the stack has no 'coherence' layer")
+            raise InputDataError(
+                f"sbas.min_mean_coherence is {min_mean_coherence} but {_coherence_problem(stack, table)}; supply "
+                f"coherence for every pair, or set sbas.min_mean_coherence: null and sbas.weight: no")
+        if table.mean_coherence.isna().any():
+            log.warning("%s; they are kept without the sbas.min_mean_coherence test (give them coherence, or "
+                        "remove them)", _coherence_problem(stack, table))
         reason[(table.mean_coherence < min_mean_coherence) & (reason == "")] = "coherence"
     reason[(table.valid_share <= min_valid_share) & (reason == "")] = ("no valid pixels" if min_valid_share == 0
                                                                        else "valid share")
@@ -140,10 +191,16 @@ def select_network(
     table["reason"] = reason
     kept = stack.isel(pair=np.flatnonzero(table.kept.values))
     if kept.sizes["pair"] == 0:
-        raise InputDataError("no pair is left after network selection: loosen the thresholds")
+        raise InputDataError("no pair is left after network selection: loosen the thresholds (a larger "
+                             "sbas.max_temporal_baseline_days or sbas.max_bperp_m, a lower sbas.min_mean_coherence)")
     n, dates, _ = components(kept.reference_date.values, kept.secondary_date.values)
     if n > 1:
-        log.warning("the selected network splits into %d connected components; the inversion will return the "
-                    "minimum-norm solution across them", n)
+        whole = components(table.reference_date.values, table.secondary_date.values)[0]
+        cause = ("the interferograms themselves do not link them: form pairs that span the gap (more "
+                 "interferograms per date)" if whole > 1 else f"the thresholds split it: bridge the parts with "
+                 f"{BRIDGE_OPTIONS}")
+        log.warning("%s; %s. The inversion links the parts by a minimum-norm solution (no motion over the "
+                    "unobserved time), so their relative displacement is not measured",
+                    describe_split(kept.reference_date.values, kept.secondary_date.values), cause)
     log.info("network: kept %d of %d pairs over %d dates", kept.sizes["pair"], len(table), dates.size)
     return kept, table

@@ -11,6 +11,7 @@ the input files' sizes and times, the area's CRS and the stage's code.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -20,13 +21,13 @@ import numpy as np
 
 from lsid.config import AOIConfig
 from lsid.errors import InputDataError
-from lsid.io.aoi import input_fingerprint, open_track, tracks
-from lsid.io.atomic import atomic_path, ensure_writable_dir, write_text
+from lsid.io.aoi import input_paths, open_track, tracks
+from lsid.io.atomic import atomic_path, ensure_writable_dir
 from lsid.io.crs import to_working_crs
 from lsid.io.geotiff import write_cog
 from lsid.io.netcdf import open_netcdf, write_netcdf
 from lsid.layout import RunLayout, as_layout
-from lsid.provenance import code_digest, digest, read_stamp
+from lsid.provenance import code_digest, digest, files_fingerprint, fresh, read_stamp, stamp
 from lsid.sbas.invert import invert
 from lsid.sbas.network import select_network
 
@@ -73,6 +74,17 @@ def network_tables(layout: RunLayout) -> dict:
     return out
 
 
+@contextlib.contextmanager
+def _recorded(into: list):
+    """Record the warnings of a block into ``into`` (for the track's summary) and still show them."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    into.extend(caught)
+    for w in caught:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
 def _products(layout: RunLayout, orbit: str) -> list:
     return [layout.deformation(orbit), layout.velocity(orbit), layout.network(orbit)]
 
@@ -104,7 +116,7 @@ def _digest(cfg: AOIConfig, orbit: str, layout: RunLayout, crs: str | None) -> s
         parts["synth"] = read_stamp(layout.synth_manifest).get("digest")
     else:
         parts["inputs"] = cfg.to_dict()["inputs"][orbit]
-        parts["files"] = input_fingerprint([getattr(cfg.inputs, orbit).path])
+        parts["files"] = files_fingerprint(input_paths(getattr(cfg.inputs, orbit)))
     return digest(parts)
 
 
@@ -118,30 +130,28 @@ def run_track(cfg: AOIConfig, orbit: str, layout: RunLayout, force: bool = False
     crs = area_crs(cfg, orbit, layout)
     key = _digest(cfg, orbit, layout, crs)
     summary_path = layout.sbas_summary(orbit)
-    if not force and all(p.exists() for p in _products(layout, orbit)):
-        summary = read_stamp(summary_path)
-        if summary.get("digest") == key:
-            return summary
+    if not force and fresh(summary_path, key, _products(layout, orbit)):  # same key, products intact
+        return read_stamp(summary_path)
     ensure_writable_dir(layout.sbas_dir)
     summary_path.unlink(missing_ok=True)
     t0 = time.perf_counter()
-    stack = open_track(cfg, orbit, layout)
+    caught: list = []  # the track's warnings (implausible inputs, network split, ...): kept in its summary
+    with _recorded(caught):
+        stack = open_track(cfg, orbit, layout)
     s = cfg.sbas
-    caught = []
     if "unwrapped_phase" not in stack:  # a Deformation already (velocity GeoTIFF, LiCSBAS): nothing to invert
         import pandas as pd
 
         d = stack
-        for key, default in (("network_components", 0), ("reference_x", np.nan), ("reference_y", np.nan),
-                             ("reference_date", "")):
-            d.attrs.setdefault(key, default)
+        for attr, default in (("network_components", 0), ("reference_x", np.nan), ("reference_y", np.nan),
+                              ("reference_date", "")):
+            d.attrs.setdefault(attr, default)
         table = pd.DataFrame({"kept": pd.Series(dtype=bool)})
     else:
-        kept, table = select_network(stack, s.max_temporal_baseline_days, s.max_bperp_m, s.min_mean_coherence,
-                                     max_pairs=(s.max_pairs or {}).get(orbit))
         ref = (s.reference_x, s.reference_y) if s.reference_x is not None else "auto"
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+        with _recorded(caught):
+            kept, table = select_network(stack, s.max_temporal_baseline_days, s.max_bperp_m, s.min_mean_coherence,
+                                         max_pairs=(s.max_pairs or {}).get(orbit))
             d = invert(kept, weight=s.weight, looks=s.looks, reference_point=ref,
                        reference_date=s.reference_date, min_temporal_coherence=s.min_temporal_coherence,
                        progress=progress)
@@ -153,7 +163,7 @@ def run_track(cfg: AOIConfig, orbit: str, layout: RunLayout, force: bool = False
     write_cog(d.velocity.where(d.valid), layout.velocity(orbit))
     v = d.velocity.values[d.valid.values]
     summary = {
-        "digest": key, "orbit": orbit, "pairs_total": int(len(table)), "pairs_kept": int(table.kept.sum()),
+        "orbit": orbit, "pairs_total": int(len(table)), "pairs_kept": int(table.kept.sum()),
         "dates": int(d.sizes.get("time", 0)), "weight": s.weight,
         "network_components": int(d.attrs["network_components"]),
         "valid_share": float(d.valid.values.mean()),
@@ -168,6 +178,6 @@ def run_track(cfg: AOIConfig, orbit: str, layout: RunLayout, force: bool = False
         "warnings": [str(w.message) for w in caught
                      if not issubclass(w.category, (DeprecationWarning, PendingDeprecationWarning, FutureWarning))],
     }
-    write_text(summary_path, json.dumps(summary, indent=2))
+    summary = stamp(summary_path, key, products=_products(layout, orbit), **summary)  # last: vouches for them
     log.info("SBAS %s: %d/%d pairs, %.1f s", orbit, summary["pairs_kept"], summary["pairs_total"], seconds)
     return summary

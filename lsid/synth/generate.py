@@ -7,7 +7,6 @@ generator's code is complete and is not generated again; :mod:`lsid.synth.stage`
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from pathlib import Path
@@ -17,17 +16,15 @@ import pandas as pd
 
 import lsid
 from lsid.config import AOIConfig
-from lsid.io.atomic import atomic_path, ensure_writable_dir, write_text
+from lsid.io.atomic import atomic_path, ensure_writable_dir
 from lsid.io.netcdf import write_netcdf
-from lsid.layout import RunLayout
-from lsid.provenance import code_digest, digest
+from lsid.layout import ORBITS, RunLayout, as_layout
+from lsid.provenance import code_digest, digest, fresh, stamp
 from lsid.synth.interferograms import OrbitSimulator
 from lsid.synth.products import features_frame, sources_frame, stack_dataset, terrain_dataset, truth_dataset
 from lsid.synth.scene import Scene
 
 log = logging.getLogger(__name__)
-
-ORBITS = ("ascending", "descending")
 
 #: Noisy float32 phase shrinks only 20-40 % under zlib, at about 1 s per paper-size pair (more than
 #: computing the pair): it is stored uncompressed. Coherence (one byte) and the mostly-zero truth
@@ -38,7 +35,7 @@ STACK_ENCODING = {"unwrapped_phase": {"zlib": False}}
 def output_paths(run_dir: str | Path | RunLayout) -> dict[str, Path]:
     """Paths of every file :func:`generate` writes (keys: ``stack_<orbit>``, ``truth_<orbit>``,
     ``terrain``, ``landslides``, ``distractors``, ``features``, ``unwrapping_errors``, ``manifest``)."""
-    lay = run_dir if isinstance(run_dir, RunLayout) else RunLayout(run_dir)
+    lay = as_layout(run_dir)
     paths = {f"stack_{o}": lay.stack(o) for o in ORBITS}
     paths.update({f"truth_{o}": lay.truth(o) for o in ORBITS})
     paths.update({"terrain": lay.terrain, "landslides": lay.true_landslides, "distractors": lay.true_distractors,
@@ -55,11 +52,7 @@ def _digest(aoi: AOIConfig) -> str:
 def is_complete(aoi: AOIConfig, run_dir: str | Path) -> bool:
     """True when ``run_dir`` holds a finished generation of exactly these parameters."""
     paths = output_paths(run_dir)
-    try:
-        manifest = json.loads(paths["manifest"].read_text())
-    except (OSError, ValueError):
-        return False
-    return manifest.get("digest") == _digest(aoi) and all(p.exists() for p in paths.values())
+    return fresh(paths["manifest"], _digest(aoi), [p for k, p in paths.items() if k != "manifest"])
 
 
 def _write_gdf(gdf, target: Path):
@@ -77,7 +70,7 @@ def generate(aoi: AOIConfig, run_dir: str | Path | RunLayout | None = None, forc
 
     Returns the dict of written paths (see :func:`output_paths`).
     """
-    lay = run_dir if isinstance(run_dir, RunLayout) else RunLayout(run_dir if run_dir is not None else aoi.run_dir())
+    lay = as_layout(run_dir if run_dir is not None else aoi.run_dir())
     run_dir = lay.root
     paths = output_paths(lay)
     if not force and is_complete(aoi, run_dir):
@@ -108,7 +101,6 @@ def generate(aoi: AOIConfig, run_dir: str | Path | RunLayout | None = None, forc
             write_netcdf(stack_dataset(sim), paths[f"stack_{o}"], progress=progress,
                          desc=f"{aoi.name} {o}: {len(sim.pairs)} interferograms", encoding=STACK_ENCODING)
     manifest = {
-        "digest": _digest(aoi),
         "aoi": aoi.name,
         "profile": aoi.profile,
         "seed": aoi.seed,
@@ -118,6 +110,7 @@ def generate(aoi: AOIConfig, run_dir: str | Path | RunLayout | None = None, forc
         "pairs": {o: int(len(s.pairs)) for o, s in sims.items()},
         "dates": {o: int(s.dates.size) for o, s in sims.items()},
     }
-    write_text(paths["manifest"], json.dumps(manifest, indent=2, sort_keys=True))
+    # last: the stamp records every file's size and time, so that a deleted or damaged one regenerates
+    stamp(paths["manifest"], _digest(aoi), products=[p for k, p in paths.items() if k != "manifest"], **manifest)
     log.info("%s: generated in %.1f s", run_dir, time.perf_counter() - t0)
     return paths

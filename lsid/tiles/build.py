@@ -27,15 +27,15 @@ import pandas as pd
 from lsid.config import AOIConfig
 from lsid.errors import InputDataError
 from lsid.geometry import slope_aspect
-from lsid.io.aoi import tracks
-from lsid.io.atomic import ensure_writable_dir, write_text
+from lsid.io.aoi import tracks, vector_files
+from lsid.io.atomic import disk_full_guard, ensure_writable_dir, write_text
 from lsid.io.netcdf import open_netcdf
-from lsid.layout import RunLayout, as_layout
-from lsid.provenance import code_digest, digest, read_stamp
+from lsid.layout import RunLayout, TileSetLayout, as_layout
+from lsid.provenance import code_digest, digest, fresh, read_stamp, stamp
 from lsid.tiles import labels as lab
 from lsid.tiles.augment import OPERATIONS, augment
 from lsid.tiles.maps import map_specs, window_maps
-from lsid.tiles.render import PHYSICAL_CHANNELS, physical_channels, render_rgb
+from lsid.tiles.render import NODATA_RGB, PHYSICAL_CHANNELS, physical_channels, render_rgb
 from lsid.tiles.splits import SPLITS, assign_blocks, random_split
 from lsid.tiles.windows import blocks_touched, home_block, tile_origins, window_transform
 
@@ -53,9 +53,9 @@ def _digest(cfg: AOIConfig, layout: RunLayout) -> str:
     parts = {"tiles": cfg.to_dict()["tiles"], "seed": cfg.seed, "code": code_digest(__name__)}
     for o in tracks(cfg):
         parts[o] = read_stamp(layout.sbas_summary(o)).get("digest")
-    if cfg.tiles.inventory:
-        p = Path(cfg.tiles.inventory)
-        parts["inventory"] = hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else str(p)
+    if cfg.tiles.inventory:  # its whole contents (a shapefile: every file of it): labels are small
+        parts["inventory"] = [[f.name, hashlib.sha256(f.read_bytes()).hexdigest() if f.is_file() else "missing"]
+                              for f in vector_files(cfg.tiles.inventory)]
     return digest(parts)
 
 
@@ -194,11 +194,10 @@ def build_tileset(cfg: AOIConfig, layout: RunLayout, force: bool = False, progre
     layout = as_layout(layout)
     out = layout.tiles_dir
     key = _digest(cfg, layout)
-    if not force and layout.tiles_summary.exists():
-        old = json.loads(layout.tiles_summary.read_text())
-        if old.get("digest") == key:
-            return old
     p = cfg.tiles
+    products = [layout.tileset_layout(m).meta for m in dict.fromkeys(p.channels)]
+    if not force and fresh(layout.tiles_summary, key, products):  # a deleted TileSet folder is rebuilt
+        return json.loads(layout.tiles_summary.read_text())
     defos, surveys, boxes, inv_source = {}, [], {}, None
     for orbit in tracks(cfg):
         path = layout.deformation(orbit)
@@ -222,9 +221,10 @@ def build_tileset(cfg: AOIConfig, layout: RunLayout, force: bool = False, progre
     shutil.rmtree(tmp, ignore_errors=True)
     ensure_writable_dir(out.parent)
     try:
-        records = _write_images(cfg, kept, defos, boxes, tmp, progress)
-        crs = next(iter(defos.values())).rio.crs
-        summary = _finish(cfg, survey, s, records, tmp, key, inv_source, crs.to_string() if crs else "")
+        with disk_full_guard(out.parent):  # a full disk says so, not "cannot write PNG"
+            records = _write_images(cfg, kept, defos, boxes, tmp, progress)
+            crs = next(iter(defos.values())).rio.crs
+            summary = _finish(cfg, survey, s, records, tmp, key, inv_source, crs.to_string() if crs else "", layout)
         if out.exists():
             shutil.rmtree(out)
         tmp.rename(out)
@@ -241,8 +241,9 @@ def _write_images(cfg, kept: pd.DataFrame, defos, boxes, tmp: Path, progress: bo
 
     p = cfg.tiles
     modes = list(dict.fromkeys(p.channels))
-    for m in modes:
-        (tmp / m / "images").mkdir(parents=True, exist_ok=True)
+    sets = {m: TileSetLayout(tmp / m) for m in modes}  # renamed to the run's tiles/ when complete
+    for ts in sets.values():
+        ts.images_dir.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(cfg.seed + 1)
     records = []
     image_id = 0
@@ -274,9 +275,9 @@ def _write_images(cfg, kept: pd.DataFrame, defos, boxes, tmp: Path, progress: bo
                         img, bb = augment(img, b0, aug, p.noise_std, seed, (0.0, 1.0) if m == "rendered" else None)
                     if m == "rendered":
                         Image.fromarray((img.transpose(1, 2, 0) * 255 + 0.5).astype(np.uint8)).save(
-                            tmp / m / "images" / f"{stem}.png")
+                            sets[m].images_dir / f"{stem}.png")
                     else:
-                        np.save(tmp / m / "images" / f"{stem}.npy", img.astype(np.float16))
+                        np.save(sets[m].images_dir / f"{stem}.npy", img.astype(np.float16))
                 records.append({**row.to_dict(), "image_id": image_id, "stem": stem, "source_id": source_id,
                                 "augmentation": aug, "boxes": bb.tolist(), "object_ids": ids,
                                 "transform": [t.a, t.b, t.c, t.d, t.e, t.f]})
@@ -320,8 +321,10 @@ def _counts(survey: pd.DataFrame, s: pd.DataFrame, rec: pd.DataFrame) -> dict:
     }
 
 
-def _finish(cfg, survey, s, rec: pd.DataFrame, tmp: Path, digest: str, inv_source: str, crs: str) -> dict:
-    """COCO files, tiles.csv and tileset.json per channel mode, survey.csv, summary.json (counts)."""
+def _finish(cfg, survey, s, rec: pd.DataFrame, tmp: Path, digest: str, inv_source: str, crs: str,
+            layout: RunLayout) -> dict:
+    """COCO files, tiles.csv and tileset.json per channel mode, survey.csv, summary.json (counts), into
+    ``tmp`` (renamed to ``layout.tiles_dir`` when complete: the same file names)."""
     from lsid import __version__
 
     p = cfg.tiles
@@ -329,16 +332,16 @@ def _finish(cfg, survey, s, rec: pd.DataFrame, tmp: Path, digest: str, inv_sourc
     counts = _counts(survey, s, rec)
     for m in dict.fromkeys(p.channels):
         ext = ".png" if m == "rendered" else ".npy"
-        (tmp / m / "annotations" / "random").mkdir(parents=True, exist_ok=True)
+        ts = TileSetLayout(tmp / m)
+        ts.random_annotations_dir.mkdir(parents=True, exist_ok=True)
         table = rec.drop(columns=["boxes", "object_ids", "stem", "transform"]).copy()
         table.insert(1, "file_name", [f"images/{st}{ext}" for st in rec.stem])
         for j, name in enumerate("abcdef"):
             table[f"transform_{name}"] = [tr[j] for tr in rec["transform"]]
         table["crs"], table["size"], table["scene"] = crs, p.size, cfg.name
         table["object_ids"] = [";".join(ids) for ids in rec.object_ids]
-        table.to_csv(tmp / m / "tiles.csv", index=False)
-        for column, folder in (("split", tmp / m / "annotations"),
-                               ("random_split", tmp / m / "annotations" / "random")):
+        table.to_csv(ts.table, index=False)
+        for column, random in (("split", False), ("random_split", True)):
             for sp in SPLITS:
                 images, anns = [], []
                 for r in rec[rec[column] == sp].itertuples():
@@ -349,7 +352,7 @@ def _finish(cfg, survey, s, rec: pd.DataFrame, tmp: Path, digest: str, inv_sourc
                         anns.append({"id": len(anns) + 1, "image_id": int(r.image_id), "category_id": 1,
                                      "bbox": [round(x0, 3), round(y0, 3), round(x1 - x0, 3), round(y1 - y0, 3)],
                                      "area": round((x1 - x0) * (y1 - y0), 3), "iscrowd": 0, "object_id": oid})
-                write_text(folder / f"{sp}.json", json.dumps(_coco(images, anns)))
+                write_text(ts.annotations(sp, random), json.dumps(_coco(images, anns)))
         meta = {
             "format_version": FORMAT_VERSION, "lsid_version": __version__, "aoi": cfg.name, "profile": cfg.profile,
             "synthetic": cfg.synthetic, "seed": cfg.seed, "channels": m, "size": p.size, "crs": crs,
@@ -357,7 +360,7 @@ def _finish(cfg, survey, s, rec: pd.DataFrame, tmp: Path, digest: str, inv_sourc
             "channel_names": ["red", "green", "blue"] if m == "rendered" else list(PHYSICAL_CHANNELS),
             "value_range": [0, 255] if m == "rendered" else [[-1, 1], [0, 1], [0, 1]],
             "render": {"colormap": "RdBu (blue: towards the satellite)", "range_mm_yr": p.render_range_mm_yr,
-                       "nodata_rgb": [160, 160, 160]} if m == "rendered" else None,
+                       "nodata_rgb": list(NODATA_RGB)} if m == "rendered" else None,
             "maps": (f"mean LOS velocity, and LOS velocity over a {p.window_days:g}-day window centred on every "
                      f"{'' if p.date_step == 1 else ordinal(p.date_step) + ' '}date (mm/yr)")
                     if p.per_date else "mean LOS velocity (mm/yr)",
@@ -368,8 +371,11 @@ def _finish(cfg, survey, s, rec: pd.DataFrame, tmp: Path, digest: str, inv_sourc
                        "random": "annotations/random/{train,val,test}.json (tile by tile; leaks)"},
             "parameters": cfg.to_dict()["tiles"], "counts": counts,
         }
-        write_text(tmp / m / "tileset.json", json.dumps(meta, indent=2))
-    s.to_csv(tmp / "survey.csv", index=False)
-    summary = {"digest": digest, "inventory": inv_source, "channels": list(dict.fromkeys(p.channels)), **counts}
-    write_text(tmp / "summary.json", json.dumps(summary, indent=2))
-    return summary
+        write_text(ts.meta, json.dumps(meta, indent=2))
+    s.to_csv(tmp / layout.survey.name, index=False)
+    summary = {"inventory": inv_source, "channels": list(dict.fromkeys(p.channels)), **counts}
+    # the stamp records the files a reader of the TileSet needs (the images are too many to list)
+    vouched = []
+    for ts in (TileSetLayout(tmp / m) for m in dict.fromkeys(p.channels)):
+        vouched += [ts.meta, ts.table, *sorted(ts.annotations_dir.rglob("*.json"))]
+    return stamp(tmp / layout.tiles_summary.name, digest, products=vouched, **summary)

@@ -37,26 +37,95 @@ log = logging.getLogger(__name__)
 RING_PX = 4
 
 
-def load_inventory(source, crs, scene_bounds: tuple[float, float, float, float]) -> gpd.GeoDataFrame:
+#: A polygon that covers at least this share of the scene is not a landslide outline at the scene's scale
+#: (a study-area boundary, a whole-scene placeholder): it is dropped, with a warning.
+WHOLE_SCENE_SHARE = 0.99
+
+
+def read_vector(path, key: str = "tiles.inventory") -> gpd.GeoDataFrame:
+    """The features of a vector file (GeoJSON / Shapefile / GeoPackage) named by the AOI key ``key``, or
+    InputDataError naming the key, the path and the fix when it is missing or unreadable."""
+    path = Path(path)
+    if not path.exists():
+        raise InputDataError(f"{path}: landslide inventory not found; give {key} a GeoJSON, Shapefile or "
+                             f"GeoPackage of landslides (absolute, or relative to the AOI file)")
+    try:
+        return gpd.read_file(path)
+    except Exception as exc:  # fiona/pyogrio raise many types
+        raise InputDataError(f"{path}: cannot be read as a vector file ({type(exc).__name__}: {exc}); give {key} a "
+                             f"GeoJSON, Shapefile or GeoPackage of landslides") from None
+
+
+def _polygonal(geom):
+    """The polygonal part of a geometry (after make_valid): a (Multi)Polygon, or None when it has none."""
+    from shapely import get_parts
+    from shapely.geometry import MultiPolygon
+
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom
+    polys = [g for g in get_parts(geom) if g.geom_type == "Polygon" and not g.is_empty]
+    polys += [q for g in get_parts(geom) if g.geom_type == "MultiPolygon" for q in g.geoms]
+    if not polys:
+        return None
+    return polys[0] if len(polys) == 1 else MultiPolygon(polys)
+
+
+def _ids(gdf: gpd.GeoDataFrame, mask, limit: int = 8) -> str:
+    ids = [str(v) for v in gdf.loc[mask, "id"]]
+    return ", ".join(ids[:limit]) + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
+
+
+def repair_polygons(gdf: gpd.GeoDataFrame, name: str, scene_bounds=None) -> gpd.GeoDataFrame:
+    """``gdf`` with its invalid polygons (self-intersecting outlines such as a bow-tie) repaired by
+    shapely's ``make_valid`` (their polygonal parts kept; one without any is dropped) and, when
+    ``scene_bounds`` is given, its polygons that cover the whole scene (WHOLE_SCENE_SHARE) dropped.
+    Each repair is announced by a warning naming ``name``, how many and the fix. Other geometries
+    (points) pass unchanged."""
+    from shapely import make_valid
+
+    gdf = gdf.copy()
+    poly = gdf.geometry.notna() & gdf.geometry.geom_type.isin(["Polygon", "MultiPolygon"])
+    bad = poly & ~gdf.geometry.is_valid
+    if bad.any():
+        which = f" ({_ids(gdf, bad)})" if "id" in gdf else ""
+        fixed = [_polygonal(make_valid(g)) for g in gdf.geometry[bad]]
+        lost = sum(g is None for g in fixed)
+        gdf.loc[bad, "geometry"] = gpd.GeoSeries(fixed, index=gdf.index[bad], crs=gdf.crs)
+        gdf = gdf[gdf.geometry.notna()].copy()
+        warnings.warn(
+            f"{name}: {int(bad.sum())} invalid polygon(s){which} (self-intersecting outlines, e.g. a bow-tie) "
+            f"repaired with shapely.make_valid, keeping their polygonal parts"
+            + (f"; {lost} had no area left and were dropped" if lost else "")
+            + ": check those outlines in a GIS and save them valid", UserWarning, stacklevel=3)
+    if scene_bounds is not None and len(gdf):
+        scene = shapely_box(*scene_bounds)
+        poly = gdf.geometry.geom_type.isin(["Polygon", "MultiPolygon"])
+        whole = poly & (gdf.geometry.intersection(scene).area >= WHOLE_SCENE_SHARE * scene.area)
+        if whole.any():
+            ids = _ids(gdf, whole) if "id" in gdf else ", ".join(str(i) for i in gdf.index[whole])
+            warnings.warn(
+                f"{name}: {int(whole.sum())} polygon(s) ({ids}) cover the whole scene: an outline of the study "
+                f"area rather than of a landslide? Dropped (every tile would hold part of it, so none could be "
+                f"a positive or a negative); remove it from the file", UserWarning, stacklevel=3)
+            gdf = gdf[~whole].copy()
+    return gdf
+
+
+def load_inventory(source, crs, scene_bounds: tuple[float, float, float, float],
+                   key: str = "tiles.inventory") -> gpd.GeoDataFrame:
     """Read a landslide inventory (path to GeoJSON / Shapefile / GeoPackage, or a GeoDataFrame) as
-    polygons in the scene's ``crs``; ``id`` column added when missing.
+    polygons in the scene's ``crs``; ``id`` column added when missing. ``key``: the AOI key that named
+    the file, for messages.
 
     Raises InputDataError when the file cannot be read, has no CRS, holds no polygons, or does not
     overlap the scene (the message gives both extents). An empty inventory gives an empty frame and
-    a warning (every tile is then a negative).
+    a warning (every tile is then a negative). Invalid polygons are repaired and polygons that cover
+    the whole scene dropped, each with a warning (:func:`repair_polygons`).
     """
     if isinstance(source, gpd.GeoDataFrame):
         gdf, name = source.copy(), "inventory"
     else:
-        path = Path(source)
-        if not path.exists():
-            raise InputDataError(f"{path}: landslide inventory not found; give tiles.inventory a GeoJSON, "
-                                 f"Shapefile or GeoPackage of landslide polygons")
-        try:
-            gdf = gpd.read_file(path)
-        except Exception as exc:  # fiona/pyogrio raise many types
-            raise InputDataError(f"{path}: cannot be read as a vector file ({type(exc).__name__}: {exc})") from None
-        name = str(path)
+        gdf, name = read_vector(source, key), str(source)
     if len(gdf) == 0:
         warnings.warn(f"{name}: the inventory is empty: every tile will be a negative", UserWarning, stacklevel=2)
         return gpd.GeoDataFrame({"id": []}, geometry=[], crs=crs)
@@ -73,6 +142,7 @@ def load_inventory(source, crs, scene_bounds: tuple[float, float, float, float])
     if "id" not in gdf.columns:
         gdf["id"] = [f"L{i + 1}" for i in range(len(gdf))]
     gdf["id"] = gdf["id"].astype(str)
+    gdf = repair_polygons(gdf, name)
     scene = shapely_box(*scene_bounds)
     if not gdf.intersects(scene).any():
         b = gdf.total_bounds
@@ -81,6 +151,11 @@ def load_inventory(source, crs, scene_bounds: tuple[float, float, float, float])
             f"the scene (x {scene_bounds[0]:.1f}..{scene_bounds[2]:.1f}, "
             f"y {scene_bounds[1]:.1f}..{scene_bounds[3]:.1f}): "
             f"check that it is the inventory of this area and that its CRS is right")
+    gdf = repair_polygons(gdf, name, scene_bounds)
+    if len(gdf) == 0:
+        warnings.warn(f"{name}: no landslide polygon is left: every tile will be a negative", UserWarning,
+                      stacklevel=2)
+        return gpd.GeoDataFrame({"id": []}, geometry=[], crs=crs)
     return gdf.reset_index(drop=True)
 
 

@@ -12,9 +12,11 @@ def assign_blocks(block_weights: dict, shares=(0.7, 0.15, 0.15), seed: int = 0) 
     (e.g. positive and negative tiles). Blocks are taken in a seeded random order (a split's ground is
     not biased to big or small blocks); each goes to the split missing the largest fraction of its
     target in the kinds of count the block holds (ties: the larger split), so that every split gets
-    positives early, not only what the training split leaves over."""
+    positives early, not only what the training split leaves over. No blocks (no kept tile): ``{}``."""
     rng = np.random.default_rng(seed)
     keys = sorted(block_weights)
+    if not keys:
+        return {}
     W = np.array([np.atleast_1d(np.asarray(block_weights[k], dtype=float)) for k in keys])
     target = np.asarray(shares, dtype=float)[:, None] * W.sum(axis=0)[None, :]
     got = np.zeros_like(target)

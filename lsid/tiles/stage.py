@@ -40,12 +40,12 @@ def tile_table(layout: RunLayout, channels: str | None = None) -> pd.DataFrame:
     """``tiles.csv`` of a TileSet (default: the first channel mode written): one row per image with
     its map, position, split, boxes and affine transform."""
     channels = channels or load(layout)["channels"][0]
-    return pd.read_csv(layout.tileset(channels) / "tiles.csv")
+    return pd.read_csv(layout.tileset_layout(channels).table)
 
 
 def tileset_meta(layout: RunLayout, channels: str) -> dict:
     """``tileset.json`` of a TileSet (format, channels, value range, counts, parameters)."""
-    return json.loads((layout.tileset(channels) / "tileset.json").read_text())
+    return json.loads(layout.tileset_layout(channels).meta.read_text())
 
 
 def labels(cfg: AOIConfig, layout: RunLayout, crs, bounds):

@@ -23,6 +23,10 @@ class TrainingError(LsidError, RuntimeError):
     """Training cannot start or go on (bad checkpoint, mismatched model, diverged loss)."""
 
 
+class CheckpointDamaged(TrainingError):
+    """A checkpoint file cannot be read (truncated by a kill or a full disk, or not an lsid checkpoint)."""
+
+
 def save(obj, path: str | Path) -> Path:
     """``torch.save`` of ``obj`` to ``path`` atomically (a kill leaves the old file); returns the path."""
     with atomic_path(path) as tmp:
@@ -38,7 +42,7 @@ def load_checkpoint(path: str | Path) -> dict:
         if not isinstance(ck, dict) or "model" not in ck or "state_dict" not in ck:
             raise ValueError("not an lsid checkpoint")
     except Exception as exc:  # torch raises many types for a damaged file
-        raise TrainingError(f"{path}: the checkpoint is damaged or not an lsid checkpoint ({type(exc).__name__}: "
+        raise CheckpointDamaged(f"{path}: the checkpoint is damaged or not an lsid checkpoint ({type(exc).__name__}: "
                             f"{exc}); delete it and train again without --resume") from None
     return ck
 

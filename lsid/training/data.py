@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from lsid.errors import InputDataError
+from lsid.layout import TileSetLayout
 
 
 class TileDataset(torch.utils.data.Dataset):
@@ -25,7 +26,7 @@ class TileDataset(torch.utils.data.Dataset):
 
     def __init__(self, root: str | Path, split: str, kind: str = "spatial"):
         self.root = Path(root)
-        path = self.root / "annotations" / ("random" if kind == "random" else "") / f"{split}.json"
+        path = TileSetLayout(self.root).annotations(split, random=kind == "random")
         if not path.is_file():
             raise InputDataError(f"{path}: no such annotation file; build the TileSet first "
                                  f"(lsid run ... --only dataset)")

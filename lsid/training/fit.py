@@ -34,7 +34,7 @@ import torch
 
 from lsid import paper
 from lsid.errors import InputDataError
-from lsid.io.atomic import write_text
+from lsid.io.atomic import atomic_path, write_text
 from lsid.layout import ModelLayout
 from lsid.training.checkpoints import TrainingError, load_checkpoint, rng_state, save, seed_everything, set_rng_state
 from lsid.training.data import TileDataset, channel_stats, collate
@@ -198,6 +198,11 @@ def _setup(tileset: Path, out: ModelLayout, cfg: TrainConfig, resume: bool, devi
     if ck is None:  # a fresh run: no history of an earlier one
         for f in (out.history, out.epochs, out.summary):
             f.unlink(missing_ok=True)
+    else:  # rows written after last.pt (a kill between) are redone by the resumed run: drop them
+        _trim_csv(out.history, "iteration", state["iteration"])
+        _trim_csv(out.epochs, "epoch", state["epoch"])
+        out.summary.unlink(missing_ok=True)
+        _check_best(out, state)
     net = model
     if distributed:
         net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if cuda else None)
@@ -275,9 +280,43 @@ def _validate_and_checkpoint(run: _Run, rows: list[dict], t0: float) -> None:
             "image_std": run.std, "state_dict": run.model.state_dict(), "optimizer": run.optimizer.state_dict(),
             "scaler": run.scaler.state_dict(), "state": dict(state), "rng": rng_state(), "config": asdict(cfg),
             "tileset": str(run.tileset), "torch": torch.__version__}
-    save(ckpt, run.out.last)
+    # best before last: last.pt records which epoch is best, so it may say so only once best.pt holds it
+    # (a kill between the two leaves last.pt of the epoch before, and the resumed run redoes this epoch)
     if improved:  # the selected model: weights and metadata only (resuming reads last.pt), half the size
         save({k: v for k, v in ckpt.items() if k not in ("optimizer", "scaler", "rng")}, run.out.best)
+    save(ckpt, run.out.last)
+
+
+def _trim_csv(path: Path, column: str, last: int) -> None:
+    """Keep the rows of a history CSV whose ``column`` (epoch or iteration, counted from 1) is at most
+    ``last``: what the checkpoint being resumed had seen."""
+    if not path.exists():
+        return
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    keep = [r for r in rows if int(r[column]) <= last]
+    if len(keep) == len(rows):
+        return
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(keep)
+
+
+def _check_best(out: ModelLayout, state: dict) -> None:
+    """Before resuming: ``best.pt`` must hold the epoch ``last.pt`` calls best. When it is missing or
+    damaged (a kill while it was written, a deleted file), the best epoch is forgotten, so that the next
+    epoch writes a new best.pt (selection then starts again from the resumed epoch)."""
+    if state["best_epoch"] < 1:
+        return
+    try:
+        ok = load_checkpoint(out.best)["state"]["best_epoch"] == state["best_epoch"]
+    except (TrainingError, KeyError, TypeError):
+        ok = False
+    if not ok:
+        warnings.warn(f"{out.best}: missing, damaged or not of epoch {state['best_epoch']}; the best epoch is chosen "
+                      f"again from epoch {state['epoch'] + 1} on", UserWarning, stacklevel=3)
+        state.update(best_map=-math.inf, best_epoch=-1, bad_epochs=0)
 
 
 def _append_csv(path: Path, rows: list[dict]) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +25,7 @@ from lsid import provenance
 from lsid.errors import InputDataError
 from lsid.io.atomic import write_text
 from lsid.layout import RunLayout
+from lsid.training.checkpoints import CheckpointDamaged
 from lsid.training.fit import TrainConfig, fit, from_training
 
 if TYPE_CHECKING:
@@ -71,20 +73,34 @@ def ensure_trained(cfg: AOIConfig, layout: RunLayout, run: DetectorRun, ablation
     A run whose key changed (or ``force``) starts afresh in an emptied folder; one interrupted with the
     same key resumes from ``last.pt``. Raises InputDataError when the run's TileSet is missing."""
     tiles = layout.tileset(run.channels)
-    if not (tiles / "tileset.json").exists():
+    if not layout.tileset_layout(run.channels).meta.exists():
         raise InputDataError(f"{tiles}: no TileSet with {run.channels} channels; run the dataset stage first "
                              f"(lsid run ... --only dataset) with '{run.channels}' in tiles.channels")
     ml = layout.model(run.key)
     key = training_key(cfg, layout, run, ablation)
-    same = not force and provenance.read_stamp(ml.stamp).get("digest") == key
+    record = provenance.read_stamp(ml.stamp)
+    same = not force and record.get("digest") == key
     if same and ml.summary.exists():
-        return json.loads(ml.summary.read_text())
+        if record.get("products") and provenance.products_intact(record, ml.folder):
+            return json.loads(ml.summary.read_text())
+        warnings.warn(f"{ml.folder}: the finished run's checkpoints are missing or damaged (changed since train.json "
+                      f"was written): it is trained again", UserWarning, stacklevel=2)
+        same = False
     if not same and ml.folder.exists():
         shutil.rmtree(ml.folder)
     ml.folder.mkdir(parents=True, exist_ok=True)
     # written first: it is what lets an interrupted run resume (train.json, written last, marks it done)
     provenance.stamp(ml.stamp, key, run=run.key)
-    return fit(tiles, ml.folder, train_config(cfg, run, ablation), resume=ml.last.exists(), progress=progress)
+    tc = train_config(cfg, run, ablation)
+    try:
+        summary = fit(tiles, ml.folder, tc, resume=ml.last.exists(), progress=progress)
+    except CheckpointDamaged as exc:  # last.pt truncated by a kill: the run starts again
+        warnings.warn(f"{exc}; {run.key} is trained again from the start", UserWarning, stacklevel=2)
+        for f in (ml.last, ml.best, ml.history, ml.epochs):
+            f.unlink(missing_ok=True)
+        summary = fit(tiles, ml.folder, tc, resume=False, progress=progress)
+    provenance.stamp(ml.stamp, key, products=[ml.best, ml.last, ml.summary], run=run.key)  # done: vouches for them
+    return summary
 
 
 def _metrics_key(cfg: AOIConfig, best: Path, originals_only: bool) -> str:
