@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
 
             if not args.aoi:
                 parser.error("check needs --aoi FILE (or --template)")
-            cfg = load_aoi(args.aoi, args.profile)
+            cfg = load_aoi(args.aoi, args.profile, check_paths=True)
             print(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     except LsidError as exc:
         print(f"lsid: error: {exc}", file=sys.stderr)

@@ -710,9 +710,13 @@ def _missing_paths(cfg: AOIConfig, written: dict, source: Path) -> list[str]:
     return out
 
 
-def load_aoi(path: str | Path, profile: str = "cpu", overrides: dict | None = None) -> AOIConfig:
+def load_aoi(path: str | Path, profile: str = "cpu", overrides: dict | None = None,
+             check_paths: bool = False) -> AOIConfig:
     """Read and validate an AOI YAML file at a profile: every key and value, the CRSs, the dates, and
-    that the input files it names exist (everything that can be checked without reading data).
+    (``check_paths``: ``lsid check``, and ``lsid run`` when a stage that reads them is asked for) that
+    the input files it names exist: everything that can be checked without reading data. Notebooks and
+    later stages load without the path check, so that a run whose raw inputs were archived can still
+    rebuild its book.
 
     Parameters
     ----------
@@ -724,7 +728,7 @@ def load_aoi(path: str | Path, profile: str = "cpu", overrides: dict | None = No
     ------
     ConfigError : the file is missing, empty, not text or not YAML, a key is unknown or missing, a value
         is out of range (a date that does not exist, a CRS that is not projected), an input file it
-        names does not exist, or the profile is unknown.
+        names does not exist (with ``check_paths``), or the profile is unknown.
     """
     path = Path(path)
     if profile not in PROFILES:
@@ -740,13 +744,15 @@ def load_aoi(path: str | Path, profile: str = "cpu", overrides: dict | None = No
         raise ConfigError(f"{path}: unknown profile(s) {bad} under 'profiles'; allowed: {', '.join(PROFILES)}")
     defaults = {"synth": SynthConfig().model_dump(mode="json")}
     written = _resolve_paths(raw, path.parent)  # relative to the AOI file
+    if isinstance(file_profiles.get(profile), dict):  # a profile's own paths: relative to the AOI file too
+        written.update(_resolve_paths(file_profiles[profile], path.parent))
     merged = deep_merge(defaults, raw)
     merged = deep_merge(merged, PROFILE_OVERRIDES[profile])
     merged = deep_merge(merged, file_profiles.get(profile) or {})
     merged = deep_merge(merged, overrides or {})
     merged["profile"] = profile
     cfg = validate(merged, source=str(path))
-    missing = _missing_paths(cfg, written, path)
+    missing = _missing_paths(cfg, written, path) if check_paths else []
     if missing:
         raise ConfigError(f"{path}: input not found:\n  " + "\n  ".join(missing)
                           + "\nFix the path (absolute, or relative to the AOI file) or put the data there.")

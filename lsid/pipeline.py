@@ -61,6 +61,10 @@ class Stage:
         return importlib.import_module(self.module).run(cfg, layout, force=force, progress=progress)
 
 
+#: Stages that read the AOI's input files (the others read only the run folder): ``lsid run`` checks
+#: that those files exist when one of them is asked for.
+READS_INPUTS = ("study_area", "sbas", "dataset", "inventory")
+
 #: The study's stages, in order (the stage table of docs/design.md). Later issues append to it.
 STAGES: tuple[Stage, ...] = (
     Stage("study_area", "notebooks/00_study_area.py", "lsid.synth.stage"),
@@ -111,12 +115,17 @@ def _kernel_environment():
                 os.environ[k] = v
 
 
+#: Longest path of a Unix socket (sun_path: 108 bytes on Linux, 104 on macOS, less the terminator).
+MAX_SOCKET_PATH = 100
+
+
 def _kernel_transport(socket_dir: Path) -> dict:
     """papermill (nbclient) options for the kernel's channels: Unix sockets in ``socket_dir`` (private,
     removed afterwards) instead of TCP ports on localhost, so that ipykernel (>= 7) does not print
     "Kernel is running over TCP without encryption" for every notebook and no port is opened. Windows
-    has no ipc transport: TCP stays, with the kernel application's own log raised to errors."""
-    if os.name == "nt":
+    has no ipc transport, and a very long temporary folder (an HPC $TMPDIR) no room for a socket path:
+    TCP stays there, with the kernel application's own log raised to errors."""
+    if os.name == "nt" or len(str(socket_dir / "kernel-ipc-5")) > MAX_SOCKET_PATH:
         return {"extra_arguments": ["--IPKernelApp.log_level=ERROR"]}
     from traitlets.config import Config
 
@@ -234,8 +243,9 @@ def run(aoi: str | Path, profile: str = "cpu", run_root: str | Path = "runs", on
     (:mod:`lsid.io.temporaries`).
     """
     aoi = Path(aoi).resolve()
-    cfg = load_aoi(aoi, profile)  # fail on bad parameters before doing anything
     stages = _select(only, start)
+    reads_inputs = {s.name for s in stages} & set(READS_INPUTS)
+    cfg = load_aoi(aoi, profile, check_paths=bool(reads_inputs))  # fail on bad parameters before doing anything
     layout = RunLayout.of(cfg, Path(run_root).resolve())
     ensure_writable_dir(layout.notebooks_dir)
     params = {"aoi": str(aoi), "profile": profile, "run_root": str(layout.root.parent.parent)}
@@ -259,7 +269,7 @@ def _run_stages(cfg, layout: RunLayout, stages: list[Stage], params: dict, kerne
         if k is not None and stage.module:
             print(f"[lsid] {k}/{len(stages)} {stage.name}: {stage.module}.run ...", flush=True)
             summary = stage.run(cfg, layout, progress=True)  # progress bars on the console; reused when unchanged
-            if stage.name in ("dataset", "training") and not summary:
+            if stage.name in ("dataset", "training") and not summary and not cfg.labelled:
                 what = "built" if stage.name == "dataset" else "trained"
                 print(f"[lsid] {k}/{len(stages)} {stage.name}: skipped, nothing {what}: "
                       f"area {cfg.name} has no landslide labels (synthetic: false and no tiles.inventory). Set "

@@ -159,23 +159,30 @@ def code_digest(*modules: str, source: str = "") -> str:
 SAMPLE_BYTES = 1 << 16
 
 
+def _sample_hash(p: Path, size: int) -> str:
+    """SHA-256 of a file's first and last :data:`SAMPLE_BYTES` (all of it when it is small)."""
+    h = hashlib.sha256()
+    with open(p, "rb") as f:
+        h.update(f.read(SAMPLE_BYTES))
+        if size > 2 * SAMPLE_BYTES:
+            f.seek(-SAMPLE_BYTES, 2)
+        h.update(f.read(SAMPLE_BYTES))
+    return h.hexdigest()
+
+
 def file_fingerprint(path: str | Path) -> list:
     """[name, size in bytes, modification time in ns, SHA-256 of the first and last
-    :data:`SAMPLE_BYTES`] of a file, or [name, "missing"]: what a cache key records of an input, so
-    that a file replaced in place under the same name (reprocessed interferograms) reruns its stage,
-    without reading all of a many-GB stack."""
+    :data:`SAMPLE_BYTES`] of a file, [name, "missing"], or [name, "unreadable: ..."]: what a cache key
+    records of an input, so that a file replaced in place under the same name (reprocessed
+    interferograms) reruns its stage, without reading all of a many-GB stack."""
     p = Path(path)
     try:
         st = p.stat()
-        h = hashlib.sha256()
-        with open(p, "rb") as f:
-            h.update(f.read(SAMPLE_BYTES))
-            if st.st_size > 2 * SAMPLE_BYTES:
-                f.seek(-SAMPLE_BYTES, 2)
-            h.update(f.read(SAMPLE_BYTES))
+        return [p.name, st.st_size, st.st_mtime_ns, _sample_hash(p, st.st_size)]
     except FileNotFoundError:
         return [p.name, "missing"]
-    return [p.name, st.st_size, st.st_mtime_ns, h.hexdigest()]
+    except OSError as exc:  # a permission problem: said in the key, and the reader will name it
+        return [p.name, f"unreadable: {exc.strerror or exc}"]
 
 
 def files_fingerprint(paths: Iterable[str | Path]) -> list:
@@ -189,14 +196,16 @@ def files_fingerprint(paths: Iterable[str | Path]) -> list:
 
 
 def _product_record(p: Path) -> list | None:
+    """What a stamp records of a product: [size, sample hash] of a file, the same per file of a folder
+    (by contents, not by time: a product copied with its run folder stays intact); None when absent."""
     try:
-        st = p.stat()
-    except FileNotFoundError:
+        if p.is_dir():
+            return [[str(f.relative_to(p)), f.stat().st_size, _sample_hash(f, f.stat().st_size)]
+                    for f in sorted(p.rglob("*")) if f.is_file() and not f.name.startswith(".")]
+        size = p.stat().st_size
+        return [size, _sample_hash(p, size)]
+    except OSError:
         return None
-    if p.is_dir():  # a folder product: its files' sizes and times
-        return [[str(f.relative_to(p)), f.stat().st_size, f.stat().st_mtime_ns]
-                for f in sorted(p.rglob("*")) if f.is_file() and not f.name.startswith(".")]
-    return [st.st_size, st.st_mtime_ns]
 
 
 def read_stamp(path: str | Path) -> dict:
@@ -210,8 +219,9 @@ def read_stamp(path: str | Path) -> dict:
 
 def products_intact(stamp_data: dict, root: str | Path) -> bool:
     """True when every product a stamp recorded (:func:`stamp` with ``products``) is on disk with the
-    size and modification time it had when the stamp was written: a deleted, truncated or replaced
-    product is not intact. ``root``: the folder the recorded paths are relative to (the stamp's)."""
+    size and sample hash (first and last 64 KiB) it had when the stamp was written: a deleted,
+    truncated or rewritten product is not intact; a copied one is. ``root``: the folder the recorded
+    paths are relative to (the stamp's)."""
     for rel, rec in (stamp_data.get("products") or {}).items():
         if _product_record(Path(root) / rel) != rec:
             return False
@@ -227,7 +237,7 @@ def fresh(path: str | Path, key: str, products: Iterable[str | Path] = ()) -> bo
 
 
 def stamp(path: str | Path, key: str, products: Iterable[str | Path] = (), **fields) -> dict:
-    """Write the stamp ``{"digest": key, **fields, "products": {path: size and time}}`` atomically, after
+    """Write the stamp ``{"digest": key, **fields, "products": {path: size and sample hash}}`` atomically, after
     the products it vouches for (paths relative to the stamp's folder); returns it."""
     from lsid.io.atomic import write_text
 

@@ -147,7 +147,7 @@ def test_real_area_needs_inputs_and_names_input_keys(tmp_path):
         load_aoi(_write(tmp_path, data), "cpu")
     data["inputs"]["ascending"].pop("wavelenght_m")
     with pytest.raises(ConfigError, match=r"key 'inputs.ascending.path' = 'ifgs': .*ifgs does not exist"):
-        load_aoi(_write(tmp_path, data), "cpu")  # lsid check: input paths must exist
+        load_aoi(_write(tmp_path, data), "cpu", check_paths=True)  # lsid check: input paths must exist
     (tmp_path / "ifgs").mkdir()
     aoi = load_aoi(_write(tmp_path, data), "cpu")
     assert aoi.inputs.ascending.path == str((tmp_path / "ifgs").resolve())  # relative to the AOI file

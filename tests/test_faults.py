@@ -235,3 +235,55 @@ def test_a_second_run_on_the_same_folder_is_stopped_with_the_holders_pid(tmp_pat
     with run_lock(tmp_path):  # a killed holder leaves no lock behind
         assert json.loads((tmp_path / ".lsid.lock.json").read_text())["pid"] == os.getpid()
     assert time.perf_counter() - t0 < 5
+
+
+def test_a_run_folder_copied_elsewhere_stays_valid(smoke_aoi, smoke_sbas, tmp_path):
+    from lsid.sbas import stage
+
+    copy = tmp_path / "copy"
+    shutil.copytree(smoke_sbas, copy, copy_function=shutil.copy)  # new modification times, same contents
+    lay = RunLayout(copy)
+    before = lay.deformation("ascending").stat().st_mtime_ns
+    stage.run(smoke_aoi, lay)
+    assert lay.deformation("ascending").stat().st_mtime_ns == before  # not inverted again
+
+
+def test_the_lock_is_reentrant_within_one_process(tmp_path):
+    with run_lock(tmp_path):
+        with run_lock(tmp_path):  # lsid run -> a stage that locks too
+            pass
+        assert (tmp_path / ".lsid.lock.json").exists()  # still held by the outer block
+    assert not (tmp_path / ".lsid.lock.json").exists()
+
+
+def test_a_tracks_warnings_are_kept_and_shown_even_when_it_then_fails():
+    import warnings
+
+    from lsid.sbas.stage import _recorded
+
+    kept = []
+    with pytest.raises(ValueError), pytest.warns(UserWarning, match="looks like mm"):
+        with _recorded(kept):
+            for _ in range(3):  # a loop's warning: kept and shown once
+                warnings.warn("phase looks like mm", UserWarning, stacklevel=1)
+            raise ValueError("no reliable pixel")
+    assert [str(w.message) for w in kept] == ["phase looks like mm"]
+
+
+def test_input_paths_cover_what_the_readers_read(tmp_path):
+    from lsid.config import OrbitInput
+    from lsid.io.aoi import input_paths
+
+    ts = tmp_path / "124D" / "TS_GEOCml10"
+    (ts / "results").mkdir(parents=True)
+    (tmp_path / "124D" / "GEOCml10").mkdir()
+    for c in "ENU":
+        (tmp_path / "124D" / "GEOCml10" / f"{c}.geo").write_bytes(b"0")
+    (tmp_path / "124D" / "GEOCml10" / "20200101_20200113.unw").write_bytes(b"0")
+    paths = input_paths(OrbitInput(format="licsbas", path=str(ts)))
+    assert paths[0] == ts and sorted(p.name for p in paths[1:]) == ["E.geo", "N.geo", "U.geo"]
+    vel = tmp_path / "mintpy" / "velocity.h5"
+    vel.parent.mkdir()
+    vel.write_bytes(b"0")
+    assert input_paths(OrbitInput(format="mintpy_results", path=str(vel))) == [vel.parent]
+    assert input_paths(OrbitInput(format="mintpy_results", path=str(vel.parent))) == [vel.parent]

@@ -65,8 +65,9 @@ def test_check_names_every_missing_input_path_with_its_key(tmp_path):
             "inputs": {"ascending": {"format": "geotiff", "path": "ifgs"}},
             "tiles": {"inventory": "slides.gpkg"},
             "inventory": {"validation_inventory": str(tmp_path / "old" / "history.geojson")}}
+    assert load_aoi(_aoi(tmp_path, data), "smoke").inputs.ascending  # notebooks: no path check
     with pytest.raises(ConfigError) as e:
-        load_aoi(_aoi(tmp_path, data), "smoke")
+        load_aoi(_aoi(tmp_path, data), "smoke", check_paths=True)  # lsid check, lsid run
     msg = str(e.value)
     assert "aoi.yaml: input not found" in msg
     assert f"key 'inputs.ascending.path' = 'ifgs': {(tmp_path / 'ifgs').resolve()} does not exist" in msg

@@ -19,16 +19,17 @@ def tracks(cfg: AOIConfig) -> list[str]:
     return [o for o in ORBITS if getattr(cfg.inputs, o) is not None]
 
 
-#: Input formats whose reader also reads files beside the one named (MintPy's geometry, mask and
-#: time-series files next to ifgramStack.h5 / velocity.h5; LiCSBAS's GEOCml*/ E, N, U files).
-READS_SIBLINGS = ("mintpy", "mintpy_results", "licsbas")
-
-
 def input_paths(spec) -> list[Path]:
     """The files and folders a track input's reader reads (its cache key covers them all): the path
-    named; for the formats of :data:`READS_SIBLINGS` the folder holding it."""
+    named; for a MintPy file (``ifgramStack.h5``, ``velocity.h5``) the folder holding it (MintPy's
+    geometry, mask and time-series files beside it); for a LiCSBAS ``TS_GEOCml*`` folder also the
+    ``GEOCml*/{E,N,U}.geo`` LOS files beside it (not the interferograms there)."""
     p = Path(spec.path)
-    return [p.parent if spec.format in READS_SIBLINGS else p]
+    if spec.format in ("mintpy", "mintpy_results") and p.is_file():
+        return [p.parent]
+    if spec.format == "licsbas":
+        return [p, *sorted(p.parent.glob("GEOCml*/[ENU].geo"))]
+    return [p]
 
 
 def vector_files(path: str | Path) -> list[Path]:

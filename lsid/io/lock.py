@@ -24,6 +24,10 @@ LOCK_NAME = ".lsid.lock"
 HOLDER_NAME = ".lsid.lock.json"
 
 
+#: Run folders this process holds the lock of (the lock is re-entrant within a process).
+_HELD: set[Path] = set()
+
+
 class RunFolderLocked(LsidError, RuntimeError):
     """Another lsid process is writing the run folder."""
 
@@ -46,7 +50,10 @@ def run_lock(folder: str | Path, wait: bool = False, command: str | None = None)
     """
     from filelock import FileLock, Timeout
 
-    folder = Path(folder)
+    folder = Path(folder).resolve()
+    if folder in _HELD:  # this process holds it already (lsid run calling a stage that locks): go on
+        yield folder
+        return
     folder.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(folder / LOCK_NAME))
     try:
@@ -56,11 +63,13 @@ def run_lock(folder: str | Path, wait: bool = False, command: str | None = None)
         who = f"process {h.get('pid', '?')} ({h.get('command', 'unknown command')}, since {h.get('since', '?')})"
         raise RunFolderLocked(f"{folder} is being written by another lsid run: {who}. Wait for it to finish "
                               f"(or pass --wait to queue behind it), stop it, or use another --run-root") from None
+    _HELD.add(folder)
     try:
         record = {"pid": os.getpid(), "command": command or " ".join(sys.argv),
                   "since": dt.datetime.now().isoformat(timespec="seconds")}
         (folder / HOLDER_NAME).write_text(json.dumps(record))
         yield folder
     finally:
+        _HELD.discard(folder)
         (folder / HOLDER_NAME).unlink(missing_ok=True)
         lock.release()

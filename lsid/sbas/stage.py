@@ -77,12 +77,18 @@ def network_tables(layout: RunLayout) -> dict:
 @contextlib.contextmanager
 def _recorded(into: list):
     """Record the warnings of a block into ``into`` (for the track's summary) and still show them."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        yield
-    into.extend(caught)
-    for w in caught:
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    seen = {(w.category, str(w.message)) for w in into}
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield
+    finally:  # also when the block fails: the warning is often what explains the error
+        for w in caught:
+            if (w.category, str(w.message)) in seen:  # one of a loop's many: shown and kept once
+                continue
+            seen.add((w.category, str(w.message)))
+            into.append(w)
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, module=__name__, registry={})
 
 
 def _products(layout: RunLayout, orbit: str) -> list:

@@ -110,7 +110,7 @@ def generate(aoi: AOIConfig, run_dir: str | Path | RunLayout | None = None, forc
         "pairs": {o: int(len(s.pairs)) for o, s in sims.items()},
         "dates": {o: int(s.dates.size) for o, s in sims.items()},
     }
-    # last: the stamp records every file's size and time, so that a deleted or damaged one regenerates
+    # last: the stamp records every file's size and sample hash, so that a deleted or damaged one regenerates
     stamp(paths["manifest"], _digest(aoi), products=[p for k, p in paths.items() if k != "manifest"], **manifest)
     log.info("%s: generated in %.1f s", run_dir, time.perf_counter() - t0)
     return paths

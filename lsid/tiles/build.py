@@ -31,7 +31,7 @@ from lsid.io.aoi import tracks, vector_files
 from lsid.io.atomic import disk_full_guard, ensure_writable_dir, write_text
 from lsid.io.netcdf import open_netcdf
 from lsid.layout import RunLayout, TileSetLayout, as_layout
-from lsid.provenance import code_digest, digest, fresh, read_stamp, stamp
+from lsid.provenance import code_digest, digest, files_fingerprint, fresh, read_stamp, stamp
 from lsid.tiles import labels as lab
 from lsid.tiles.augment import OPERATIONS, augment
 from lsid.tiles.maps import map_specs, window_maps
@@ -54,7 +54,8 @@ def _digest(cfg: AOIConfig, layout: RunLayout) -> str:
     for o in tracks(cfg):
         parts[o] = read_stamp(layout.sbas_summary(o)).get("digest")
     if cfg.tiles.inventory:  # its whole contents (a shapefile: every file of it): labels are small
-        parts["inventory"] = [[f.name, hashlib.sha256(f.read_bytes()).hexdigest() if f.is_file() else "missing"]
+        parts["inventory"] = [[f.name, hashlib.sha256(f.read_bytes()).hexdigest()] if f.is_file()
+                              else files_fingerprint([f])  # a folder dataset (FileGDB) or a missing file
                               for f in vector_files(cfg.tiles.inventory)]
     return digest(parts)
 

@@ -294,7 +294,14 @@ def _trim_csv(path: Path, column: str, last: int) -> None:
         return
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
-    keep = [r for r in rows if int(r[column]) <= last]
+
+    def seen(r: dict) -> bool:  # a row a kill cut short (empty or partial) is not kept either
+        try:
+            return int(r[column]) <= last and None not in r.values()
+        except (TypeError, ValueError):
+            return False
+
+    keep = [r for r in rows if seen(r)]
     if len(keep) == len(rows):
         return
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
@@ -310,10 +317,13 @@ def _check_best(out: ModelLayout, state: dict) -> None:
     if state["best_epoch"] < 1:
         return
     try:
-        ok = load_checkpoint(out.best)["state"]["best_epoch"] == state["best_epoch"]
+        held = load_checkpoint(out.best)["state"]["best_epoch"]
     except (TrainingError, KeyError, TypeError):
-        ok = False
-    if not ok:
+        held = None
+    if held == state["epoch"] + 1:  # killed between best.pt and last.pt of the next epoch, which is redone
+        state.update(best_map=-math.inf, best_epoch=-1, bad_epochs=0)  # (and, being better, is best again)
+        return
+    if held != state["best_epoch"]:
         warnings.warn(f"{out.best}: missing, damaged or not of epoch {state['best_epoch']}; the best epoch is chosen "
                       f"again from epoch {state['epoch'] + 1} on", UserWarning, stacklevel=3)
         state.update(best_map=-math.inf, best_epoch=-1, bad_epochs=0)

@@ -83,6 +83,9 @@ def ensure_trained(cfg: AOIConfig, layout: RunLayout, run: DetectorRun, ablation
     if same and ml.summary.exists():
         if record.get("products") and provenance.products_intact(record, ml.folder):
             return json.loads(ml.summary.read_text())
+        if not record.get("products") and _loadable(ml.best, ml.last):  # killed before this last stamp
+            provenance.stamp(ml.stamp, key, products=[ml.best, ml.last, ml.summary], run=run.key)
+            return json.loads(ml.summary.read_text())
         warnings.warn(f"{ml.folder}: the finished run's checkpoints are missing or damaged (changed since train.json "
                       f"was written): it is trained again", UserWarning, stacklevel=2)
         same = False
@@ -103,9 +106,25 @@ def ensure_trained(cfg: AOIConfig, layout: RunLayout, run: DetectorRun, ablation
     return summary
 
 
-def _metrics_key(cfg: AOIConfig, best: Path, originals_only: bool) -> str:
+def _loadable(*checkpoints: Path) -> bool:
+    """True when every checkpoint reads as an lsid checkpoint."""
+    from lsid.training.checkpoints import load_checkpoint
+
+    try:
+        for p in checkpoints:
+            load_checkpoint(p)
+    except CheckpointDamaged:
+        return False
+    return True
+
+
+def _metrics_key(cfg: AOIConfig, best: Path, originals_only: bool, tileset: Path) -> str:
+    """The test metrics' key: the checkpoint (its time), the test split, the scoring and its code."""
+    test = sorted((tileset / "annotations").rglob("test.json"))
     return provenance.digest({"checkpoint_mtime": best.stat().st_mtime if best.exists() else None,
-                              "originals_only": originals_only, "score_threshold": cfg.training.score_threshold})
+                              "originals_only": originals_only, "score_threshold": cfg.training.score_threshold,
+                              "test_split": provenance.files_fingerprint(test),
+                              "code": provenance.code_digest("lsid.training.engine", "lsid.metrics")})
 
 
 def score_on_test(cfg: AOIConfig, layout: RunLayout, run: DetectorRun, originals_only: bool = True) -> dict:
@@ -120,7 +139,7 @@ def score_on_test(cfg: AOIConfig, layout: RunLayout, run: DetectorRun, originals
     from lsid.training.engine import EVAL_SCORE_THRESHOLD, predict
 
     ml = layout.model(run.key)
-    key = _metrics_key(cfg, ml.best, originals_only)
+    key = _metrics_key(cfg, ml.best, originals_only, layout.tileset(run.channels))
     old = provenance.read_stamp(ml.metrics)
     if old.get("key") == key:
         return old["metrics"]
