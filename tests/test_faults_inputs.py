@@ -168,6 +168,14 @@ def test_zero_fill_of_a_float_velocity_map_warns_not_an_integer_one(tmp_path):
     _tif(tmp_path / "float.tif", v)
     with pytest.warns(InputWarning, match=r"100 values .* exactly 0.*nodata: 0"):
         open_velocity(tmp_path / "float.tif")
+    _tif(tmp_path / "rounded.tif", np.round(_velocity(), 1))  # rounded to 0.1 mm/yr: its zeros are values
+    with _strict():
+        open_velocity(tmp_path / "rounded.tif")
+    r = np.round(_velocity(), 1)
+    r[:2] = 0.0  # ... but a zero fill of a rounded map still stands out
+    _tif(tmp_path / "rounded_fill.tif", r)
+    with pytest.warns(InputWarning, match="exactly 0"):
+        open_velocity(tmp_path / "rounded_fill.tif")
     _tif(tmp_path / "int.tif", np.round(_velocity()), dtype="int16")  # whole mm/yr: zeros are values
     with _strict():
         open_velocity(tmp_path / "int.tif")

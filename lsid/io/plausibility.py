@@ -48,6 +48,10 @@ ZERO_NODATA_MIN_SHARE = 1e-3
 #: ... and at least this many: a referenced product holds one exact zero (its reference pixel), a
 #: continuous float field essentially no other.
 ZERO_NODATA_MIN_COUNT = 2
+#: ... and this many times more than the values one quantum away from 0 (the smallest non-zero
+#: |value|): a map rounded to 0.1 mm/yr holds about half as many exact zeros as values of ±0.1
+#: (measured: 14 against 29 on a 3 mm/yr-noise map), a zero fill many more than anything near them.
+ZERO_EXCESS = 1.5
 
 #: Phase (rad) whose largest |value| stays below this looks like metres of LOS displacement (a
 #: radian stack that small would hold less than 2 mm of signal at C-band); the interferogram reader
@@ -133,7 +137,23 @@ def sentinel_counts(a: np.ndarray, zero: bool = False) -> dict[float, int]:
     uses 0 for no data and the reader has not already read it so); only values found are listed."""
     values = NODATA_SENTINELS + ((0.0,) if zero else ())
     counts = {v: int(np.count_nonzero(equals_nodata(a, v))) for v in values}
+    if counts.get(0.0) and not _zeros_stand_out(a, counts[0.0]):
+        counts[0.0] = 0  # a rounded map's zeros: values like their neighbours
     return {v: n for v, n in counts.items() if n}
+
+
+def _zeros_stand_out(a: np.ndarray, zeros: int) -> bool:
+    """True when the exact zeros of ``a`` outnumber, :data:`ZERO_EXCESS` times, the values one quantum
+    (the smallest non-zero |value|) away from 0: a fill, not the zeros of a rounded map."""
+    flat = np.abs(np.asarray(a, dtype=np.float64).ravel())
+    nonzero = flat[np.isfinite(flat) & (flat > 0)]
+    for sv in NODATA_SENTINELS:
+        nonzero = nonzero[~equals_nodata(-nonzero, sv) & ~equals_nodata(nonzero, sv)]
+    if not nonzero.size:
+        return True
+    quantum = nonzero.min()
+    near = int(np.count_nonzero(nonzero <= quantum * (1 + 1e-6)))
+    return zeros > ZERO_EXCESS * near
 
 
 def _significant(value: float, count: int, n_values: int) -> bool:
