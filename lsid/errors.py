@@ -24,3 +24,13 @@ class InputWarning(UserWarning):
     """An input's values look implausible (an undeclared no-data value, a unit that does not fit the
     statistics, a suspicious grid) but could still be right: lsid reads them as they are and says why
     and how to fix it. Turn these into errors with ``warnings.simplefilter("error", InputWarning)``."""
+
+
+#: How many items a message lists before it says how many more there are.
+MESSAGE_ITEMS = 8
+
+
+def first_of(names, limit: int = MESSAGE_ITEMS) -> str:
+    """``names`` for a message: the first ``limit``, comma-separated, then "and N more"."""
+    names = [str(n) for n in names]
+    return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")

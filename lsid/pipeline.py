@@ -27,13 +27,13 @@ import yaml
 
 from lsid.config import load_aoi
 from lsid.errors import ConfigError, LsidError
-from lsid.io.aoi import input_files, input_fingerprint
+from lsid.io.aoi import input_files
 from lsid.io.atomic import atomic_path, ensure_writable_dir, write_text
 from lsid.io.lock import run_lock
 from lsid.io.temporaries import is_temporary
 from lsid.io.temporaries import sweep as sweep_temporaries
 from lsid.layout import RunLayout
-from lsid.provenance import code_digest, digest, read_stamp
+from lsid.provenance import code_digest, digest, files_fingerprint, read_stamp
 
 log = logging.getLogger(__name__)
 
@@ -259,7 +259,7 @@ def run(aoi: str | Path, profile: str = "cpu", run_root: str | Path = "runs", on
 def _run_stages(cfg, layout: RunLayout, stages: list[Stage], params: dict, kernel_name: str, force: bool) -> None:
     """Every stage in order: the stage's computation and its notebook(s) when asked for; the digests of
     those not asked for carry on the chain."""
-    chain = json.dumps([cfg.digest(), input_fingerprint(input_files(cfg))], default=str)
+    chain = json.dumps([cfg.digest(), files_fingerprint(input_files(cfg))], default=str)
     position = {s.name: n for n, s in enumerate(stages, 1)}  # the stages asked for, numbered for the console
     for stage in STAGES:  # every stage: later ones depend on what the earlier ones last made
         k = position.get(stage.name)

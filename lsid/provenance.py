@@ -190,9 +190,13 @@ def files_fingerprint(paths: Iterable[str | Path]) -> list:
     hidden files and lsid's temporaries left out), one list per path."""
     out = []
     for p in map(Path, paths):
-        files = sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith(".")) if p.is_dir() else [p]
-        out.append([str(p)] + [file_fingerprint(f) for f in files])
+        out.append([str(p)] + [file_fingerprint(f) for f in (_files(p) if p.is_dir() else [p])])
     return out
+
+
+def _files(folder: Path) -> list[Path]:
+    """The files under ``folder``, recursively, sorted; hidden ones (lsid's temporaries) left out."""
+    return sorted(f for f in folder.rglob("*") if f.is_file() and not f.name.startswith("."))
 
 
 def _product_record(p: Path) -> list | None:
@@ -200,8 +204,7 @@ def _product_record(p: Path) -> list | None:
     (by contents, not by time: a product copied with its run folder stays intact); None when absent."""
     try:
         if p.is_dir():
-            return [[str(f.relative_to(p)), f.stat().st_size, _sample_hash(f, f.stat().st_size)]
-                    for f in sorted(p.rglob("*")) if f.is_file() and not f.name.startswith(".")]
+            return [[str(f.relative_to(p)), f.stat().st_size, _sample_hash(f, f.stat().st_size)] for f in _files(p)]
         size = p.stat().st_size
         return [size, _sample_hash(p, size)]
     except OSError:

@@ -201,3 +201,18 @@ def test_run_help_lists_every_stage(capsys):
     assert e.value.code == 0
     out = capsys.readouterr().out
     assert all(s.name in out for s in STAGES) and "lsid.sbas.stage" in out
+
+
+def test_an_unchanged_inventory_stage_reads_no_deformation(smoke_aoi, smoke_sbas, tmp_path):
+    import shutil
+    from unittest import mock
+
+    from lsid.inventory import stage
+
+    run = tmp_path / "run"
+    for sub in ("stacks", "truth", "synth", "sbas"):
+        shutil.copytree(smoke_sbas / sub, run / sub)
+    lay = RunLayout(run)
+    first = stage.run(smoke_aoi, lay)  # no detector trained here: the ADA inventory
+    with mock.patch.object(stage, "load_deformations", side_effect=AssertionError("read the Deformations")):
+        assert stage.run(smoke_aoi, lay)["digest"] == first["digest"]

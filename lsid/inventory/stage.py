@@ -22,18 +22,20 @@ parameters, the reference inventory's files and the stage's code.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from pathlib import Path
+from typing import Callable
 
 import geopandas as gpd
 import xarray as xr
 
 from lsid.config import AOIConfig
 from lsid.errors import InputDataError
-from lsid.io.aoi import input_fingerprint, vector_files
+from lsid.io.aoi import vector_files
 from lsid.layout import RunLayout, as_layout
-from lsid.provenance import code_digest, digest, fresh, read_stamp, stamp
+from lsid.provenance import code_digest, digest, files_fingerprint, fresh, read_stamp, stamp
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +57,12 @@ def _detection_key(cfg: AOIConfig, ckpt: Path, orbit: str, layout: RunLayout) ->
                    "code": code_digest("lsid.detect.scene")})
 
 
-def scene_detections(cfg: AOIConfig, layout: RunLayout, model: str, defos: dict[str, xr.Dataset] | None = None,
+def scene_detections(cfg: AOIConfig, layout: RunLayout, model: str,
+                     defos: dict[str, xr.Dataset] | Callable[[], dict[str, xr.Dataset]] | None = None,
                      progress: bool = False, force: bool = False) -> dict[str, gpd.GeoDataFrame]:
     """Boxes of ``model`` on each orbit's whole mean-velocity map (cached in ``detections/``; ``force``
-    detects again)."""
+    detects again). ``defos``: the Deformations, or a function that gives them (called only when a
+    map must be detected again), or None (read from the run folder then)."""
     from lsid.detect.scene import detect_with_checkpoint
     from lsid.training.stage import checkpoint_for
 
@@ -74,6 +78,8 @@ def scene_detections(cfg: AOIConfig, layout: RunLayout, model: str, defos: dict[
             continue
         if defos is None:
             defos = load_deformations(layout)
+        elif callable(defos):
+            defos = defos()
         t0 = time.perf_counter()
         gdf = detect_with_checkpoint(ckpt, defos[orbit], stride=cfg.inventory.stride,
                                      score_threshold=cfg.training.score_threshold,
@@ -104,12 +110,14 @@ def _write_gpkg(gdf: gpd.GeoDataFrame, path: Path, layer: str) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def reference_inventory(cfg: AOIConfig, layout: RunLayout, crs) -> tuple[gpd.GeoDataFrame | None, str]:
+def reference_inventory(cfg: AOIConfig, layout: RunLayout, crs,
+                        scene_bounds: tuple[float, float, float, float] | None = None,
+                        ) -> tuple[gpd.GeoDataFrame | None, str]:
     """The inventory to validate against: inventory.validation_inventory, else tiles.inventory, else (on
     synthetic areas) the truth; (None, reason) when there is none. A file that is missing, unreadable or
-    without CRS raises InputDataError naming its key; invalid polygons are repaired and polygons that
-    cover the whole scene dropped, each with a warning (lsid.tiles.labels.repair_polygons)."""
-    from lsid.io.netcdf import open_netcdf
+    without CRS raises InputDataError naming its key; invalid polygons are repaired and, given the
+    scene's ``scene_bounds`` (in ``crs``, m), polygons that cover the whole scene dropped, each with a
+    warning (lsid.tiles.labels.repair_polygons)."""
     from lsid.tiles.labels import read_vector, repair_polygons
 
     src = cfg.inventory.validation_inventory or cfg.tiles.inventory
@@ -121,12 +129,7 @@ def reference_inventory(cfg: AOIConfig, layout: RunLayout, crs) -> tuple[gpd.Geo
         g = g[g.geometry.notna()].to_crs(crs)
         if "id" not in g:
             g["id"] = [str(i + 1) for i in range(len(g))]
-        bounds = None  # the scene, when a Deformation is written: a polygon covering all of it is dropped
-        for p in as_layout(layout).deformations().values():
-            with open_netcdf(p, chunks={}, what="Deformation") as d:
-                bounds = d.rio.bounds() if d.rio.crs is not None and d.rio.crs == crs else None
-            break
-        g = repair_polygons(g, str(src), bounds)  # invalid polygons repaired, with a warning
+        g = repair_polygons(g, str(src), scene_bounds)  # invalid polygons repaired, with a warning
         return g.reset_index(drop=True), str(src)
     if cfg.synthetic:
         return gpd.read_file(as_layout(layout).true_landslides).to_crs(crs), \
@@ -143,8 +146,9 @@ def make_inventory(cfg: AOIConfig, layout: RunLayout, detections: dict[str, gpd.
 
     layout = as_layout(layout)
     inv, objects = build_inventory(detections, defos, cfg.inventory, layers)
-    crs = next(iter(defos.values())).rio.crs
-    ref, ref_name = reference_inventory(cfg, layout, crs)
+    first = next(iter(defos.values()))
+    crs = first.rio.crs
+    ref, ref_name = reference_inventory(cfg, layout, crs, first.rio.bounds())
     summary = {"source": source, "potential_landslides": len(inv),
                "seen_in": {k: int((inv["seen_in"] == k).sum()) if len(inv) else 0
                            for k in ("ascending", "descending", "both")},
@@ -170,7 +174,7 @@ def _stage_key(cfg: AOIConfig, layout: RunLayout, dets: dict) -> str:
                                                      for o in layout.deformations()},
                    "inventory": cfg.to_dict()["inventory"], "score_threshold": cfg.training.score_threshold,
                    "synthetic": cfg.synthetic, "synth": read_stamp(layout.synth_manifest).get("digest"),
-                   "references": input_fingerprint(refs), "code": code_digest(__name__)})
+                   "references": files_fingerprint(refs), "code": code_digest(__name__)})
 
 
 def _products(layout: RunLayout, summary: dict) -> list[Path]:
@@ -195,12 +199,12 @@ def run(cfg: AOIConfig, layout: RunLayout, *, force: bool = False, progress: boo
     from lsid.inventory.objects import SceneLayers
 
     layout = as_layout(layout)
-    defos = load_deformations(layout)
+    deformations = functools.cache(functools.partial(load_deformations, layout))  # read once, when needed
     models = list(dict.fromkeys(list(cfg.inventory.compare_models) + [cfg.inventory.model]))
     dets, missing = {}, {}
     for m in models:
         try:
-            dets[m] = scene_detections(cfg, layout, m, defos, progress, force=force)
+            dets[m] = scene_detections(cfg, layout, m, deformations, progress, force=force)
         except InputDataError as exc:  # an area without an inventory trains no detector: ADA still runs
             missing[m] = str(exc)
             log.warning("%s", exc)
@@ -208,6 +212,7 @@ def run(cfg: AOIConfig, layout: RunLayout, *, force: bool = False, progress: boo
     old = read_stamp(layout.inventory_summary)
     if not force and fresh(layout.inventory_summary, key, _products(layout, old)):  # same key, products intact
         return old
+    defos = deformations()
     layout.inventory_summary.unlink(missing_ok=True)
     for old_file in [*layout.inventory_dir.glob("objects_*.gpkg"), *layout.inventory_dir.glob("reference_*.gpkg")]:
         old_file.unlink()  # an earlier run's (another track or reference): load() must not find them

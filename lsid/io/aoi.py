@@ -48,14 +48,6 @@ def input_files(cfg: AOIConfig) -> list[Path]:
     return paths + [f for p in (cfg.tiles.inventory, cfg.inventory.validation_inventory) if p for f in vector_files(p)]
 
 
-def input_fingerprint(paths) -> list:
-    """:func:`lsid.provenance.files_fingerprint` of ``paths``: name, size, time and a sample hash of
-    every file, so that a stage reruns when a user replaces an input under the same name."""
-    from lsid.provenance import files_fingerprint
-
-    return files_fingerprint(paths)
-
-
 def open_track(cfg: AOIConfig, orbit: str, layout) -> xr.Dataset:
     """A track's Stack (or, for a velocity GeoTIFF, LiCSBAS or MintPy-results input, its Deformation).
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Iterator
 
 from lsid.errors import LsidError, OutputError
+from lsid.io.temporaries import PATTERN as TEMPORARY
 from lsid.io.temporaries import pid_alive, temporary_path
 
 log = logging.getLogger(__name__)
@@ -117,10 +118,10 @@ def remove_stale_temporaries(target: str | Path) -> list[Path]:
     target = Path(target)
     removed = []
     for tmp in target.parent.glob(f".{target.name}.tmp-*"):
-        try:
-            pid = int(tmp.name.rsplit("-", 1)[1])
-        except ValueError:
+        m = TEMPORARY.match(tmp.name)  # lsid.io.temporaries' scheme, extension or not
+        if m is None or m["name"] != target.name:
             continue
+        pid = int(m["pid"])
         if pid != os.getpid() and not pid_alive(pid):
             tmp.unlink(missing_ok=True)
             removed.append(tmp)

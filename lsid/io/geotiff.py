@@ -34,7 +34,7 @@ import xarray as xr
 from affine import Affine
 
 from lsid.constants import SENTINEL1_WAVELENGTH_M
-from lsid.errors import InputDataError
+from lsid.errors import InputDataError, first_of
 from lsid.io.atomic import atomic_path
 from lsid.io.deformation import deformation_dataset, pixel_centres
 from lsid.io.plausibility import (
@@ -344,8 +344,7 @@ def _stack_dataset(phase: np.ndarray, cohs: list, refs: list, secs: list, grid: 
                              {"long_name": "interferometric coherence", "units": "1"})
     elif any(c is not None for c in cohs):  # name the pairs, for the network and inversion messages
         day = lambda t: np.datetime_as_string(np.datetime64(t, "D"))  # noqa: E731
-        names = [f"{day(r)}/{day(s)}" for r, s, c in zip(refs, secs, cohs, strict=True) if c is None]
-        lacking = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+        lacking = first_of([f"{day(r)}/{day(s)}" for r, s, c in zip(refs, secs, cohs, strict=True) if c is None])
         attrs = {**attrs, "pairs_without_coherence": lacking}
         log.warning("%s: coherence found for only some pairs (none for %s); coherence not used", folder, lacking)
     order = np.lexsort((np.array(secs), np.array(refs)))

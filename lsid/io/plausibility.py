@@ -145,10 +145,11 @@ def sentinel_counts(a: np.ndarray, zero: bool = False) -> dict[float, int]:
 def _zeros_stand_out(a: np.ndarray, zeros: int) -> bool:
     """True when the exact zeros of ``a`` outnumber, :data:`ZERO_EXCESS` times, the values one quantum
     (the smallest non-zero |value|) away from 0: a fill, not the zeros of a rounded map."""
-    flat = np.abs(np.asarray(a, dtype=np.float64).ravel())
-    nonzero = flat[np.isfinite(flat) & (flat > 0)]
+    flat = np.asarray(a, dtype=np.float64).ravel()
+    keep = np.isfinite(flat) & (flat != 0)
     for sv in NODATA_SENTINELS:
-        nonzero = nonzero[~equals_nodata(-nonzero, sv) & ~equals_nodata(nonzero, sv)]
+        keep &= ~equals_nodata(flat, sv)
+    nonzero = np.abs(flat[keep])
     if not nonzero.size:
         return True
     quantum = nonzero.min()

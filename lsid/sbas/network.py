@@ -10,7 +10,7 @@ import xarray as xr
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 
-from lsid.errors import InputDataError
+from lsid.errors import MESSAGE_ITEMS, InputDataError, first_of
 
 log = logging.getLogger(__name__)
 
@@ -74,13 +74,12 @@ def describe_split(reference_dates, secondary_dates) -> str:
     return f"the network of interferograms splits into {n} parts that no pair links: {text}{gap}"
 
 
-def pairs_in_words(table: pd.DataFrame, mask, limit: int = 8) -> str:
+def pairs_in_words(table: pd.DataFrame, mask, limit: int = MESSAGE_ITEMS) -> str:
     """The pairs of ``table`` (reference/secondary dates) where ``mask`` holds, as 'YYYY-MM-DD/YYYY-MM-DD'
     (at most ``limit``, then how many more)."""
     rows = table[np.asarray(mask, dtype=bool)]
-    names = [f"{r:%Y-%m-%d}/{s:%Y-%m-%d}" for r, s in zip(rows.reference_date, rows.secondary_date)]
-    more = f" and {len(names) - limit} more" if len(names) > limit else ""
-    return ", ".join(names[:limit]) + more
+    return first_of([f"{r:%Y-%m-%d}/{s:%Y-%m-%d}" for r, s in zip(rows.reference_date, rows.secondary_date)],
+                    limit)
 
 
 def _coherence_problem(stack: xr.Dataset, table: pd.DataFrame) -> str:

@@ -60,7 +60,10 @@ def _digest(cfg: AOIConfig, layout: RunLayout) -> str:
     return digest(parts)
 
 
-def _inventory(cfg: AOIConfig, layout: RunLayout, crs, bounds):
+def label_inventory(cfg: AOIConfig, layout: RunLayout, crs, bounds):
+    """(the landslide polygons the boxes are made from, in ``crs``, clipped to ``bounds``; where they
+    come from, in words): ``tiles.inventory``, else the synthetic truth; InputDataError for a real area
+    without an inventory."""
     if cfg.tiles.inventory:
         return lab.load_inventory(cfg.tiles.inventory, crs, bounds), str(cfg.tiles.inventory)
     if not cfg.synthetic:
@@ -207,7 +210,7 @@ def build_tileset(cfg: AOIConfig, layout: RunLayout, force: bool = False, progre
                                  f"(lsid run --aoi ... --only sbas)")
         defo = open_netcdf(path, chunks={}, what="Deformation")  # lazily, in its disk chunks
         tile_origins((defo.sizes["y"], defo.sizes["x"]), p.size, p.stride)  # tile larger than the scene: error now
-        inv, inv_source = _inventory(cfg, layout, defo.rio.crs, defo.rio.bounds())
+        inv, inv_source = label_inventory(cfg, layout, defo.rio.crs, defo.rio.bounds())
         defos[orbit] = defo
         sv, bx = _survey(cfg, orbit, defo, inv, progress)
         surveys.append(sv)

@@ -27,7 +27,7 @@ import numpy as np
 from rasterio.features import geometry_mask
 from shapely.geometry import box as shapely_box
 
-from lsid.errors import InputDataError
+from lsid.errors import InputDataError, first_of
 from lsid.tiles.windows import window_bounds, window_transform
 
 log = logging.getLogger(__name__)
@@ -70,9 +70,8 @@ def _polygonal(geom):
     return polys[0] if len(polys) == 1 else MultiPolygon(polys)
 
 
-def _ids(gdf: gpd.GeoDataFrame, mask, limit: int = 8) -> str:
-    ids = [str(v) for v in gdf.loc[mask, "id"]]
-    return ", ".join(ids[:limit]) + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
+def _ids(gdf: gpd.GeoDataFrame, mask) -> str:
+    return first_of(gdf.loc[mask, "id"])
 
 
 def repair_polygons(gdf: gpd.GeoDataFrame, name: str, scene_bounds=None) -> gpd.GeoDataFrame:

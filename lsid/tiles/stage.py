@@ -53,6 +53,6 @@ def labels(cfg: AOIConfig, layout: RunLayout, crs, bounds):
     synthetic truth or ``tiles.inventory``); None when the area has no labels."""
     if not cfg.labelled:
         return None
-    from lsid.tiles.labels import load_inventory
+    from lsid.tiles.build import label_inventory
 
-    return load_inventory(cfg.tiles.inventory or layout.true_landslides, crs, bounds)
+    return label_inventory(cfg, layout, crs, bounds)[0]
