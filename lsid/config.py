@@ -325,7 +325,12 @@ class TilesConfig(_Strict):
         0.5, ge=0, le=1, description="a box is kept when at least this share of its object's area is inside the tile")
     label_min_signal_mm_yr: float = Field(
         5.0, ge=0, le=1000,
-        description="an object is a positive in a map when its median |LOS velocity| there reaches this, mm/yr")
+        description="an object is a positive in a map when its contrast with the ground around it (median LOS "
+                    "velocity) reaches this, mm/yr")
+    label_min_snr: float = Field(
+        2.0, ge=0, le=100,
+        description="... and its contrast with the ground around it reaches this many robust standard deviations "
+                    "of the tile's background (visibility; lsid.tiles.labels.VISIBILITY_SNR)")
     label_min_valid_share: float = Field(
         0.3, ge=0, le=1, description="... and at least this share of its pixels in the tile is reliable")
     min_box_px: int = Field(4, ge=1, le=512, description="boxes narrower or shorter than this are dropped, px")
@@ -350,7 +355,8 @@ class TilesConfig(_Strict):
     block_tiles: int = Field(1, ge=1, le=64, description="edge of the spatial blocks of the split, in tiles")
     split: tuple[float, float, float] = Field(
         (0.7, 0.15, 0.15), description="train / val / test shares of the ground blocks")
-    channels: list[Literal["rendered", "physical"]] = Field(["rendered", "physical"], description="TileSets to write")
+    channels: list[Literal["rendered", "physical", "normalised"]] = Field(
+        ["rendered", "physical"], description="TileSets to write (normalised: the pretrained detector's channels)")
     inventory: str | None = Field(
         None,
         description="landslide inventory (GeoJSON / Shapefile / GeoPackage "
@@ -376,7 +382,7 @@ class DetectorRun(_Strict):
     """One detector trained on one TileSet and split."""
 
     model: Literal[MODEL_NAMES] = Field(..., description="a model of lsid.models.REGISTRY")
-    channels: Literal["rendered", "physical"] = Field("rendered", description="TileSet channel mode")
+    channels: Literal["rendered", "physical", "normalised"] = Field("rendered", description="TileSet channel mode")
     split: Literal["spatial", "random"] = Field(
         "spatial", description="spatially blocked (leak-free) or tile-by-tile random split")
 
@@ -443,6 +449,11 @@ class InventoryConfig(_Strict):
     model: Literal[MODEL_NAMES] = Field(
         "crf_faster_rcnn",
         description="the detector (a training run on rendered tiles, spatial split) whose boxes make the inventory")
+    detector: str = Field(
+        "auto", description="the detector whose boxes make the inventory: auto (trained where the area has labels, "
+                            "else pretrained), trained (inventory.model's training run), pretrained or "
+                            "pretrained:<name> (shipped, lsid.models.pretrained), or a model card .json / "
+                            "checkpoint best.pt path (lsid.inventory.detectors)")
     compare_models: list[Literal[MODEL_NAMES]] = Field(
         ["faster_rcnn_vgg16", "crf_faster_rcnn"],
         description="detectors whose scene boxes are counted and drawn side by side (Figs. 9-10)")
@@ -642,7 +653,13 @@ _Loader.yaml_implicit_resolvers = {
 
 #: The keys that name input files, as paths through the parameters.
 PATH_KEYS = (("inputs", "ascending", "path"), ("inputs", "descending", "path"), ("tiles", "inventory"),
-             ("inventory", "validation_inventory"))
+             ("inventory", "validation_inventory"), ("inventory", "detector"))
+#: Path keys whose value is a path only with one of these endings (else a word: inventory.detector's auto, ...).
+PATH_ENDINGS = {("inventory", "detector"): (".json", ".pt")}
+
+
+def _names_a_path(keys: tuple, value) -> bool:
+    return isinstance(value, str) and (keys not in PATH_ENDINGS or value.endswith(PATH_ENDINGS[keys]))
 
 
 def _template_hint(path: Path) -> str:
@@ -687,7 +704,7 @@ def _resolve_paths(raw: dict, folder: Path) -> dict:
         for k in keys[:-1]:
             parent = parent.get(k) if isinstance(parent, dict) else None
         value = parent.get(keys[-1]) if isinstance(parent, dict) else None
-        if isinstance(value, str):
+        if _names_a_path(keys, value):
             written[".".join(keys)] = value
             if not Path(value).is_absolute():
                 parent[keys[-1]] = str((folder / value).resolve())
@@ -701,7 +718,7 @@ def _missing_paths(cfg: AOIConfig, written: dict, source: Path) -> list[str]:
         value: Any = cfg
         for k in keys:
             value = getattr(value, k, None) if value is not None else None
-        if value is None or Path(value).exists():
+        if value is None or not _names_a_path(keys, value) or Path(value).exists():
             continue
         key = ".".join(keys)
         as_written = written.get(key, value)

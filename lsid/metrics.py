@@ -56,26 +56,58 @@ def _by_image(items, key="image_id"):
     return out
 
 
+def is_ignore(ann: dict) -> bool:
+    """True for an ignore region (``ignore`` or ``iscrowd`` set: an object the map cannot show, see
+    :mod:`lsid.tiles.labels`)."""
+    return bool(ann.get("ignore", 0) or ann.get("iscrowd", 0))
+
+
+#: A detection unmatched to a real box is dropped from the scores (neither a hit nor a false alarm)
+#: when it overlaps an ignore region by this IoU, or lies this much (intersection over its own area)
+#: inside one: the VOC "difficult" rule, with COCO's crowd rule for a box inside a large region.
+IGNORE_OVERLAP = 0.5
+
+
+def _on_ignore(box: np.ndarray, regions: np.ndarray) -> bool:
+    if not len(regions):
+        return False
+    iou = box_iou_xywh(box, regions)[0]
+    x0, y0 = np.maximum(box[0], regions[:, 0]), np.maximum(box[1], regions[:, 1])
+    x1 = np.minimum(box[0] + box[2], regions[:, 0] + regions[:, 2])
+    y1 = np.minimum(box[1] + box[3], regions[:, 1] + regions[:, 3])
+    ioa = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None) / max(box[2] * box[3], 1e-9)
+    return bool(np.any(iou >= IGNORE_OVERLAP) or np.any(ioa >= IGNORE_OVERLAP))
+
+
 def match(gt: dict, detections: list[dict], iou_threshold: float = IOU_THRESHOLD):
     """Greedy VOC matching. Returns (scores sorted high to low, hit flags, number of ground-truth boxes,
-    the image id of every detection in that order)."""
-    gts = _by_image([a for a in gt["annotations"] if not a.get("iscrowd", 0)])
+    the image id of every detection in that order). Ignore regions (:func:`is_ignore`) are not
+    ground-truth boxes, and a detection on one that matches no real box is left out of the returned
+    lists (:data:`IGNORE_OVERLAP`)."""
+    gts = _by_image([a for a in gt["annotations"] if not is_ignore(a)])
+    ignored = {i: np.array([a["bbox"] for a in v], dtype=float).reshape(-1, 4)
+               for i, v in _by_image([a for a in gt["annotations"] if is_ignore(a)]).items()}
     dets = sorted(detections, key=lambda d: -float(d["score"]))
     used = {i: np.zeros(len(v), bool) for i, v in gts.items()}
     gt_boxes = {i: np.array([a["bbox"] for a in v], dtype=float) for i, v in gts.items()}
     hits = np.zeros(len(dets), bool)
+    keep = np.ones(len(dets), bool)
     for k, d in enumerate(dets):
         i = int(d["image_id"])
-        if i not in gt_boxes:
-            continue
-        ious = box_iou_xywh(np.array(d["bbox"], dtype=float), gt_boxes[i])[0]
-        ious[used[i]] = -1.0
-        j = int(np.argmax(ious))
-        if ious[j] >= iou_threshold:
-            hits[k] = True
-            used[i][j] = True
-    scores = np.array([float(d["score"]) for d in dets])
-    return scores, hits, sum(len(v) for v in gts.values()), np.array([int(d["image_id"]) for d in dets], dtype=int)
+        box = np.array(d["bbox"], dtype=float)
+        if i in gt_boxes:
+            ious = box_iou_xywh(box, gt_boxes[i])[0]
+            ious[used[i]] = -1.0
+            j = int(np.argmax(ious))
+            if ious[j] >= iou_threshold:
+                hits[k] = True
+                used[i][j] = True
+                continue
+        if i in ignored and _on_ignore(box, ignored[i]):
+            keep[k] = False
+    scores = np.array([float(d["score"]) for d in dets])[keep]
+    image_ids = np.array([int(d["image_id"]) for d in dets], dtype=int)[keep]
+    return scores, hits[keep], sum(len(v) for v in gts.values()), image_ids
 
 
 def _curve(hits: np.ndarray, n_gt: int) -> tuple[np.ndarray, np.ndarray]:
@@ -128,7 +160,7 @@ def evaluate(gt: dict, detections: list[dict], score_threshold: float = SCORE_TH
     on = scores >= score_threshold
     tp, fp = int(hits[on].sum()), int((~hits[on]).sum())
     fn = int(n_gt - tp)
-    positives = {int(a["image_id"]) for a in gt["annotations"]}
+    positives = {int(a["image_id"]) for a in gt["annotations"] if not is_ignore(a)}
     negatives = {int(im["id"]) for im in gt["images"]} - positives
     detected = set(img[on].tolist())
     tn = len(negatives - detected)

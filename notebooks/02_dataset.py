@@ -88,10 +88,13 @@ if labelled:
     99th percentile of |v − median v| reaches {p.min_tile_signal_mm_yr:g} mm/yr.
 
     **Boxes** (from {summary['inventory']}): the part of a landslide polygon inside the tile gives the box, kept when
-    at least {p.label_min_inside:.0%} of the landslide is inside the tile; the landslide must stand out in that map —
-    its median velocity differs from that of the ground around it by at least {p.label_min_signal_mm_yr:g} mm/yr, with
-    at least {p.label_min_valid_share:.0%} of its pixels reliable — otherwise it is invisible there (moving along the
-    track, too slow at that date, or decorrelated) and is not a positive; boxes under {p.min_box_px} px are dropped.
+    at least {p.label_min_inside:.0%} of the landslide is inside the tile; the landslide must be visible in that map —
+    its median velocity differs from that of the ground around it by at least {p.label_min_snr:g} robust standard
+    deviations of the tile's background (and by {p.label_min_signal_mm_yr:g} mm/yr), with at least
+    {p.label_min_valid_share:.0%} of its pixels reliable — otherwise it is invisible there (moving along the track,
+    too slow for that map's noise, or decorrelated); boxes under {p.min_box_px} px are too small. A landslide that
+    fails a rule is not background either: it is an *ignore region* (COCO `iscrowd`), left out of the detectors'
+    losses and of the scores, so a detector is neither taught to miss it nor punished for finding it.
 
     **Choice.** Positives: passing tiles with at least one box. Negatives: passing tiles with no landslide at all
     (not even a partial or invisible one), drawn at random to make {p.negative_share:.0%} of the kept tiles — they

@@ -78,8 +78,12 @@ defos, summary = inventory.load_deformations(layout), res["summary"]
 first = next(iter(defos.values()))
 hs = hillshade(first.dem.values, abs(first.rio.transform().a)) if "dem" in first else None
 has_model = "model" in res
-name = PRETTY.get(cfg.inventory.model, cfg.inventory.model)
-if cfg.profile == "cpu":
+detector = summary.get("detector") or {"key": summary["model"], "short": PRETTY.get(summary["model"], summary["model"]),
+                                       "label": PRETTY.get(summary["model"], summary["model"]), "kind": "trained"}
+name = detector["short"]
+PRETTY = {**PRETTY, detector["key"]: detector["short"]}  # legends and tables name the chosen detector
+display(Markdown(f"**The inventory's detector** (`inventory.detector`): {detector['label']}."))
+if cfg.profile == "cpu" and detector["kind"] == "trained":
     display(Markdown("**`cpu` profile: the detectors had minutes on 2 CPU cores (see the evaluation page); their "
                      "boxes show what such a run finds, not what the architectures can do. The ADA baseline needs "
                      "no training.**"))

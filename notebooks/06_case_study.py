@@ -29,6 +29,7 @@ run_root = "runs"  # outputs go to <run_root>/<name>/<profile>/
 pick = "fastest"  # fastest | largest
 
 # %% tags=["hide-input"]
+import json
 import logging
 
 import matplotlib.pyplot as plt
@@ -46,7 +47,9 @@ from lsid.sbas.stage import open_deformations
 logging.basicConfig(level=logging.WARNING)
 cfg = load_aoi(aoi, profile)
 layout = RunLayout.of(cfg, run_root)
-inv, source = case_study.choose_inventory(layout, cfg.inventory.model)
+detector = (json.loads(layout.inventory_summary.read_text()).get("detector") or {}) \
+    if layout.inventory_summary.exists() else {}
+inv, source = case_study.choose_inventory(layout, detector.get("short", cfg.inventory.model))
 defos = open_deformations(layout)
 case = pick_case(inv, pick) if source else None
 if case is None:

@@ -1,6 +1,7 @@
 """End to end: `lsid run` at the smoke profile executes the notebooks and builds the book."""
 
 import json
+import math
 import re
 import shutil
 import subprocess
@@ -70,7 +71,10 @@ def test_smoke_run_builds_book(smoke_book, capsys):
     for key in ("faster_rcnn_vgg16_rendered_spatial", "crf_faster_rcnn_rendered_spatial",
                 "crf_faster_rcnn_rendered_random"):
         m = json.loads((run_dir / "models" / key / "metrics.json").read_text())["metrics"]
-        assert 0 <= m["voc_ap50"] <= 1 and m["tp"] + m["fn"] == m["ground_truth_boxes"]
+        assert m["tp"] + m["fn"] == m["ground_truth_boxes"]
+        # AP is undefined (NaN) only for a test split without a visible landslide (the tiny smoke area's
+        # test tiles may hold none under the visibility rule: its slides are ignore regions there)
+        assert 0 <= m["voc_ap50"] <= 1 if m["ground_truth_boxes"] else math.isnan(m["voc_ap50"])
     ev = (html / "book" / "_executed" / "04_evaluation.html").read_text()
     assert "0.888" in ev and "Table 2" in ev
     # the inventory and case-study stages: scene boxes of both models, both inventories in every format

@@ -160,7 +160,7 @@ def test_ada_only_inventory(tmp_path, cfg):
     for pretty in ("Faster R-CNN (VGG16)", "CRF-Faster R-CNN"):
         assert rows[f"boxes on the whole scene, asc / desc, {pretty}"]["this run"] == report.NOT_RUN
     ada = _inventory(detector=False)["ada"]
-    r = rows["potential landslides (ADA baseline (no detector trained))"]
+    r = rows["potential landslides (ADA baseline (no detector))"]
     assert (r["paper"], r["this run"]) == (paper.POTENTIAL_LANDSLIDES, ada["potential_landslides"])
     assert rows["seen by both orbits"]["this run"] == ada["seen_in"]["both"]
     assert rows["share confirmed"]["this run"] == "88 %"

@@ -150,8 +150,11 @@ def test_tileset_reads_with_numpy_pillow_json(smoke_aoi, smoke_tiles):
                 assert a.shape == ((48, 48, 3) if mode == "rendered" else (3, 48, 48))
             for ann in coco["annotations"]:
                 x, y, w, h = ann["bbox"]
-                assert 0 <= x and 0 <= y and w >= smoke_aoi.tiles.min_box_px \
-                    and x + w <= 48 + 1e-6 and y + h <= 48 + 1e-6
+                assert 0 <= x and 0 <= y and x + w <= 48 + 1e-6 and y + h <= 48 + 1e-6
+                if ann.get("ignore"):  # an object the map cannot show: an ignore region, with its reason
+                    assert ann["iscrowd"] == 1 and ann["reason"] in ("partial", "invisible", "small")
+                else:
+                    assert ann["iscrowd"] == 0 and min(w, h) >= smoke_aoi.tiles.min_box_px
         assert n_images == len(tiles)
 
 

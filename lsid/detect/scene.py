@@ -40,7 +40,7 @@ from shapely.geometry import box as shapely_box
 from lsid.errors import InputDataError
 from lsid.layout import TileSetLayout
 from lsid.tiles.maps import MapSpec, window_maps
-from lsid.tiles.render import physical_channels, render_rgb
+from lsid.tiles.render import CHANNEL_MODES, draw
 
 log = logging.getLogger(__name__)
 
@@ -56,14 +56,28 @@ COLUMNS = ["orbit", "model", "score", "row0", "col0", "row1", "col1", "area_m2",
            "valid_share", "cut", "geometry"]
 
 
+#: A map whose pixels are more than this many times the model's is too coarse for the model's smallest
+#: objects (a warning says so).
+COARSE_FACTOR = 2.0
+#: Smallest box edge the detectors were trained on, px (lsid.tiles min_box_px / the corpus spec).
+MIN_OBJECT_PX = 4
+
+
 @dataclass(frozen=True)
 class Drawing:
     """How the detector's input is drawn from a velocity map: the TileSet's channel mode, tile edge (px)
-    and the velocity at the ends of the colour map / physical velocity channel (mm/yr)."""
+    and the velocity at the ends of the colour map / physical velocity channel (mm/yr); ``pixel_m``:
+    the pixel size the model was trained at (the map is resampled to it; None: used as it is)."""
 
     channels: str
     size: int
     range_mm_yr: float
+    pixel_m: float | None = None
+
+    @classmethod
+    def from_card(cls, card: dict) -> Drawing:
+        """The drawing of a pretrained detector (its model card, :mod:`lsid.models.pretrained`)."""
+        return cls(card["channels"], int(card["tile_px"]), 40.0, float(card["pixel_m"]))
 
     @classmethod
     def from_tileset(cls, tileset_json: str | Path) -> Drawing:
@@ -121,17 +135,15 @@ def draw_window(defo: xr.Dataset, row: int, col: int, drawing: Drawing, slope: n
         if ok.any():
             v -= np.nanmedian(v[ok])
         v = _pad(v, size, np.nan)
-    if drawing.channels == "rendered":
-        img = render_rgb(v, drawing.range_mm_yr).transpose(2, 0, 1).astype(np.float32) / 255.0
-    elif drawing.channels == "physical":
+    if drawing.channels not in CHANNEL_MODES:
+        raise InputDataError(f"unknown channel mode {drawing.channels!r}: one of {', '.join(CHANNEL_MODES)}")
+    c = s = None
+    if drawing.channels != "rendered":
         win = (slice(row, row + h), slice(col, col + w))
         c = (_pad(np.asarray(tcoh[win], dtype=np.float32), size, 0.0) if tcoh is not None
              else np.isfinite(v).astype(np.float32))
         s = _pad(np.asarray(slope[win], dtype=np.float32), size, 0.0) if slope is not None else np.zeros_like(v)
-        img = physical_channels(v, c, s, drawing.range_mm_yr)
-    else:
-        raise InputDataError(f"unknown channel mode {drawing.channels!r}: 'rendered' or 'physical'")
-    return img, v
+    return draw(drawing.channels, v, c, s, drawing.range_mm_yr), v
 
 
 def _box_stats(v: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
@@ -214,6 +226,9 @@ def detect_scene(model, defo: xr.Dataset, drawing: Drawing, *, stride: int | Non
         raise InputDataError("the velocity map has no CRS, so its boxes cannot be georeferenced: write one "
                              "(rioxarray: ds.rio.write_crs('EPSG:....')), or pass pixel_coordinates=True for boxes in "
                              "pixels")
+    native = defo
+    if drawing.pixel_m is not None:
+        defo = at_model_scale(defo, drawing.pixel_m)
     size = drawing.size
     spec = getattr(model, "lsid_spec", None) or {}
     n_ch = 3  # both channel modes draw 3 channels
@@ -231,7 +246,7 @@ def detect_scene(model, defo: xr.Dataset, drawing: Drawing, *, stride: int | Non
         model = model.to(memory_format=torch.channels_last)
     ny, nx = defo.sizes["y"], defo.sizes["x"]
     slope = tcoh = None
-    if drawing.channels == "physical":
+    if drawing.channels != "rendered":
         from lsid.tiles.build import coherence_layer, slope_layer
 
         slope, tcoh = slope_layer(defo), coherence_layer(defo)
@@ -260,7 +275,56 @@ def detect_scene(model, defo: xr.Dataset, drawing: Drawing, *, stride: int | Non
                     rows.append((float(si), bi[1] + r, bi[0] + c, bi[3] + r, bi[2] + c, vm, vx, share, bool(cut)))
             bar.update(len(batch))
     bar.close()
-    return _to_frame(rows, defo, model_name, iou_threshold, contain_threshold, pixel_coordinates)
+    gdf = _to_frame(rows, defo, model_name, iou_threshold, contain_threshold, pixel_coordinates)
+    if defo is not native and len(gdf):  # boxes in the pixels of the map as given
+        gdf = _native_pixels(gdf, defo, native)
+    return gdf
+
+
+def at_model_scale(defo: xr.Dataset, pixel_m: float) -> xr.Dataset:
+    """The 2-D layers of ``defo`` resampled to the model's pixel size (lsid.io.crs.to_pixel_size: averaged
+    when coarser, bilinear when finer); a map much coarser than the model (COARSE_FACTOR) gets a warning
+    naming the smallest objects it can show."""
+    import warnings
+
+    from lsid.errors import InputWarning
+    from lsid.io.crs import grid_pixel_m, to_pixel_size
+
+    if defo.rio.crs is None:
+        raise InputDataError("the velocity map has no CRS, so it cannot be resampled to the detector's pixel size: "
+                             "write one (rioxarray: ds.rio.write_crs('EPSG:....'))")
+    layers = defo[[k for k, v in defo.data_vars.items() if set(v.dims) == {"y", "x"}]]
+    px = grid_pixel_m(layers) if not layers.rio.crs.is_geographic else None
+    if px is not None and px > COARSE_FACTOR * pixel_m:
+        warnings.warn(f"the {defo.attrs.get('orbit', '')} map's pixels ({px:.0f} m) are {px / pixel_m:.1f} x the "
+                      f"detector's ({pixel_m:g} m): objects smaller than about {MIN_OBJECT_PX * px:.0f} m "
+                      f"({MIN_OBJECT_PX} of the map's pixels) cannot be found in it", InputWarning, stacklevel=3)
+    return to_pixel_size(layers, pixel_m)
+
+
+def _native_pixels(gdf: gpd.GeoDataFrame, model_grid: xr.Dataset, native: xr.Dataset) -> gpd.GeoDataFrame:
+    """``gdf`` (boxes found on ``model_grid``) with its row/col columns in the pixels of ``native``."""
+    inv = ~native.rio.transform()
+    b = gdf.geometry.bounds
+    c0, r0 = inv * (b.minx.to_numpy(), b.maxy.to_numpy())
+    c1, r1 = inv * (b.maxx.to_numpy(), b.miny.to_numpy())
+    gdf = gdf.copy()
+    gdf["row0"], gdf["row1"] = np.minimum(r0, r1), np.maximum(r0, r1)
+    gdf["col0"], gdf["col1"] = np.minimum(c0, c1), np.maximum(c0, c1)
+    return gdf
+
+
+def detect_pretrained(defo: xr.Dataset, name: str = "crf_faster_rcnn", **kwargs) -> gpd.GeoDataFrame:
+    """:func:`detect_scene` with a pretrained detector (:func:`lsid.models.pretrained.pretrained`): the map
+    is drawn as its card says, at its pixel size; boxes in the map's CRS and pixels. Low-score boxes are
+    kept by the model (``box_score_thresh`` 0.01) so that ``score_threshold`` alone decides (default: the
+    card's operating threshold, chosen on the corpus's validation areas: lsid.inventory.calibrate)."""
+    from lsid.models.pretrained import pretrained
+
+    model, card = pretrained(name, box_score_thresh=0.01)
+    kwargs.setdefault("model_name", f"pretrained:{name}")
+    kwargs.setdefault("score_threshold", card.get("score_threshold", SCORE_THRESHOLD))
+    return detect_scene(model, defo, Drawing.from_card(card), **kwargs)
 
 
 def _to_frame(rows, defo, model_name, iou_threshold, contain_threshold, pixel_coordinates=False) -> gpd.GeoDataFrame:
@@ -315,4 +379,5 @@ def detect_with_checkpoint(checkpoint: str | Path, defo: xr.Dataset, tileset: st
 
 
 __all__ = ["Drawing", "window_origins", "draw_window", "merge_boxes", "detect_scene", "detect_with_checkpoint",
+           "detect_pretrained", "at_model_scale", "COARSE_FACTOR", "MIN_OBJECT_PX",
            "COLUMNS", "EDGE_PX", "SCORE_THRESHOLD", "IOU_THRESHOLD", "CONTAIN_THRESHOLD"]

@@ -3,12 +3,16 @@ the inventory of potential landslides from the chosen detector and from the ADA 
 validation against the reference inventory.
 
 Inputs: the SBAS stage's Deformations, the training stage's checkpoints (an area without labels has
-none: ADA still runs), the reference inventory (``inventory.validation_inventory``, else
-``tiles.inventory``, else the synthetic truth). Outputs (:class:`lsid.layout.RunLayout`):
+none: the shipped pretrained detector and ADA still run), the reference inventory
+(``inventory.validation_inventory``, else ``tiles.inventory``, else the synthetic truth).
+Outputs (:class:`lsid.layout.RunLayout`):
 
 - ``detections/<model>_<orbit>.gpkg``: scene boxes (lsid.detect.scene columns), each cached with a key
   of the checkpoint, the Deformation, the parameters and the detection code (``<model>_<orbit>.json``);
-- ``inventory/inventory.{geojson,gpkg,kml,csv}``: the potential landslides of ``inventory.model``,
+- ``detections/<detector key>_<orbit>.gpkg``: the same for a detector not trained here (``inventory.detector``:
+  the shipped pretrained one, a model card, a checkpoint; :mod:`lsid.inventory.detectors`);
+- ``inventory/inventory.{geojson,gpkg,kml,csv}``: the potential landslides of the chosen detector
+  (``inventory.detector``; the summary's ``detector`` says which),
   validated (columns ``confirmed``, ``matches``);
 - ``inventory/ada_inventory.{...}``: the same chain on active deformation areas (the baseline);
 - ``inventory/objects_<source>_<orbit>.gpkg``: each orbit's objects before fusion, with the check
@@ -88,6 +92,35 @@ def scene_detections(cfg: AOIConfig, layout: RunLayout, model: str,
         _write_gpkg(gdf, gpkg, "detections")
         stamp(meta, key, products=[gpkg], model=model, orbit=orbit, boxes=len(gdf), seconds=round(seconds, 1),
               checkpoint=str(ckpt))
+        out[orbit] = gdf
+    return out
+
+
+def other_detections(cfg: AOIConfig, layout: RunLayout, choice, defos, progress: bool = False,
+                     force: bool = False) -> dict[str, gpd.GeoDataFrame]:
+    """Boxes of a detector not trained in this run (``inventory.detector``: pretrained, a model card or a
+    checkpoint; :mod:`lsid.inventory.detectors`) on each orbit's map, cached in ``detections/`` like
+    :func:`scene_detections` (key: the weights' fingerprint, the Deformation, the parameters, the code)."""
+    from lsid.inventory.detectors import detect, fingerprint
+
+    layout = as_layout(layout)
+    layout.detections_dir.mkdir(parents=True, exist_ok=True)
+    weights, loaded, out = fingerprint(choice), {}, {}
+    for orbit in layout.deformations():
+        gpkg, meta = layout.detections(choice.key, orbit), layout.detections_stamp(choice.key, orbit)
+        key = digest({"detector": [choice.kind, choice.name, weights],
+                      "sbas": read_stamp(layout.sbas_summary(orbit)).get("digest", ""),
+                      "params": [cfg.inventory.stride, cfg.inventory.iou_threshold, cfg.training.score_threshold],
+                      "code": code_digest("lsid.inventory.detectors")})
+        if not force and fresh(meta, key, [gpkg]):
+            out[orbit] = gpd.read_file(gpkg)
+            continue
+        t0 = time.perf_counter()
+        gdf = detect(choice, defos()[orbit], stride=cfg.inventory.stride, score_threshold=cfg.training.score_threshold,
+                     iou_threshold=cfg.inventory.iou_threshold, progress=progress, loaded=loaded)
+        _write_gpkg(gdf, gpkg, "detections")
+        stamp(meta, key, products=[gpkg], model=choice.key, orbit=orbit, boxes=len(gdf),
+              seconds=round(time.perf_counter() - t0, 1), detector=choice.describe())
         out[orbit] = gdf
     return out
 
@@ -195,18 +228,29 @@ def run(cfg: AOIConfig, layout: RunLayout, *, force: bool = False, progress: boo
     """The whole stage (module docstring): writes the outputs, returns the summary. Skipped (the
     summary is read back) when its key is unchanged and its products are on disk."""
     from lsid.inventory.baseline import active_areas
+    from lsid.inventory.detectors import choose_detector
     from lsid.inventory.export import write_inventory
     from lsid.inventory.objects import SceneLayers
 
     layout = as_layout(layout)
+    choice = choose_detector(cfg)
     deformations = functools.cache(functools.partial(load_deformations, layout))  # read once, when needed
-    models = list(dict.fromkeys(list(cfg.inventory.compare_models) + [cfg.inventory.model]))
+    models = list(dict.fromkeys(list(cfg.inventory.compare_models)
+                                + ([cfg.inventory.model] if choice.kind == "trained" else [])))
     dets, missing = {}, {}
     for m in models:
         try:
             dets[m] = scene_detections(cfg, layout, m, deformations, progress, force=force)
         except InputDataError as exc:  # an area without an inventory trains no detector: ADA still runs
             missing[m] = str(exc)
+            log.warning("%s", exc)
+    if choice.kind != "trained":
+        from lsid.models.pretrained import WeightsError
+
+        try:
+            dets[choice.key] = other_detections(cfg, layout, choice, deformations, progress, force=force)
+        except WeightsError as exc:  # no shipped weights (or damaged ones): said, and ADA still runs
+            missing[choice.key] = str(exc)
             log.warning("%s", exc)
     key = _stage_key(cfg, layout, dets)
     old = read_stamp(layout.inventory_summary)
@@ -222,8 +266,8 @@ def run(cfg: AOIConfig, layout: RunLayout, *, force: bool = False, progress: boo
         ada[o], thresholds[o] = active_areas(d, cfg.inventory.ada_k_sigma, cfg.inventory.ada_min_pixels,
                                              cfg.inventory.ada_background_px)
     results = {"ada": make_inventory(cfg, layout, ada, defos, layers, "ada")}
-    if cfg.inventory.model in dets:
-        results["model"] = make_inventory(cfg, layout, dets[cfg.inventory.model], defos, layers, cfg.inventory.model)
+    if choice.key in dets:
+        results["model"] = make_inventory(cfg, layout, dets[choice.key], defos, layers, choice.key)
     layout.inventory_dir.mkdir(parents=True, exist_ok=True)
     for key_, stem in SOURCES.items():
         if key_ not in results:
@@ -233,7 +277,8 @@ def run(cfg: AOIConfig, layout: RunLayout, *, force: bool = False, progress: boo
             _write_gpkg(g, layout.objects(key_, o), "objects")
         if results[key_]["reference"] is not None:
             _write_gpkg(results[key_]["reference"], layout.reference(key_), "reference")
-    summary = {"model": cfg.inventory.model, "boxes": {m: {o: len(g) for o, g in d.items()} for m, d in dets.items()},
+    summary = {"model": choice.key, "detector": choice.describe(),
+               "boxes": {m: {o: len(g) for o, g in d.items()} for m, d in dets.items()},
                "inventory": results["model"]["summary"] if "model" in results else None,
                "ada": {**results["ada"]["summary"], "thresholds": thresholds}, "missing_models": missing}
     stamp(layout.inventory_summary, key, products=_products(layout, summary), **summary)  # last
@@ -273,5 +318,5 @@ def load(layout: RunLayout) -> dict:
     return out
 
 
-__all__ = ["load_deformations", "scene_detections", "reference_inventory", "make_inventory",
+__all__ = ["load_deformations", "scene_detections", "other_detections", "reference_inventory", "make_inventory",
            "run", "load"]

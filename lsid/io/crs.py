@@ -106,4 +106,53 @@ def to_working_crs(ds: xr.Dataset, target: str | None = None, resolution_m: floa
     return new.rio.write_crs(dst)
 
 
-__all__ = ["NEAREST", "pixel_size_m", "working_crs", "to_working_crs"]
+#: Relative difference of pixel sizes below which a grid is taken to be at the asked size already.
+SAME_PIXEL_TOLERANCE = 0.02
+
+
+def grid_pixel_m(ds: xr.Dataset) -> float:
+    """Pixel size of a projected grid, m (the geometric mean of its two sides)."""
+    t = ds.rio.transform()
+    return float(np.sqrt(abs(t.a) * abs(t.e)))
+
+
+def to_pixel_size(ds: xr.Dataset, pixel_m: float) -> xr.Dataset:
+    """``ds`` (2-D (y, x) layers on a projected grid) resampled in its own CRS to ``pixel_m`` metres.
+
+    Coarser: GDAL's ``average`` of the valid fine pixels (the noise of a multilook falls as it
+    should); finer: bilinear. Masks (:data:`NEAREST`, booleans) become the share of valid fine pixels,
+    valid where at least half are; a valid pixel needs a finite ``velocity``. Unchanged when the grid is
+    within :data:`SAME_PIXEL_TOLERANCE` of ``pixel_m``. Raises InputDataError for a grid without CRS or
+    in degrees (resample to a projected CRS first: :func:`to_working_crs`).
+    """
+    if ds.rio.crs is None:
+        raise InputDataError("the map has no CRS, so its pixel size in metres is unknown: write one "
+                             "(rioxarray: ds.rio.write_crs('EPSG:....'))")
+    if CRS.from_user_input(ds.rio.crs).is_geographic:
+        raise InputDataError("the map is in degrees: resample it to a projected CRS first (lsid.io.crs.to_working_crs)")
+    src = grid_pixel_m(ds)
+    if abs(src - pixel_m) / pixel_m < SAME_PIXEL_TOLERANCE:
+        return ds
+    coarser = pixel_m > src
+    out = {}
+    for name, da in ds.data_vars.items():
+        if set(da.dims) != {"y", "x"}:
+            continue  # series and other stacks are not resampled here
+        mask = name in NEAREST or da.dtype == bool
+        src_da = da.astype(np.float32).rio.write_nodata(np.nan)
+        res = src_da.rio.reproject(ds.rio.crs, resolution=pixel_m,
+                                   resampling=Resampling.average if coarser else Resampling.bilinear)
+        out[name] = (res.fillna(0) >= 0.5) if mask else res
+    new = xr.Dataset(out, attrs=dict(ds.attrs))
+    if "valid" in new and "velocity" in new:
+        new["valid"] = new["valid"] & np.isfinite(new["velocity"])
+    for name in new.data_vars:
+        new[name].attrs = {k: v for k, v in ds[name].attrs.items() if k not in ("_FillValue", "grid_mapping")}
+        new[name].encoding = {}
+    new.attrs["resampled_from_pixel_m"] = round(src, 3)
+    log.info("map resampled from %.1f m to %.1f m pixels (%s)", src, pixel_m, "average" if coarser else "bilinear")
+    return new.rio.write_crs(ds.rio.crs)
+
+
+__all__ = ["NEAREST", "pixel_size_m", "working_crs", "to_working_crs", "grid_pixel_m", "to_pixel_size",
+           "SAME_PIXEL_TOLERANCE"]

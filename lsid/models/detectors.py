@@ -8,7 +8,8 @@
 | ``crf_faster_rcnn`` (paper's model) | ResNet-50 | FPN P2-P6 | CBAM on each level | RoIAlign 7×7 per level |
 
 All use torchvision's FasterRCNN (RPN, two-FC box head of 1024, class + box predictor) with two
-classes (background, landslide), tiles at native size (``min_size = max_size = tile``: no upsampling to
+classes (background, landslide), ignore regions left out of the losses (:mod:`lsid.models.ignore`),
+tiles at native size (``min_size = max_size = tile``: no upsampling to
 800 px) and the TileSet's channel statistics as ``image_mean`` / ``image_std``. One-level models use
 anchors of 5 sizes × 3 ratios; pyramid models one size per level × 3 ratios (the same 5 sizes).
 """
@@ -23,6 +24,7 @@ from torchvision.ops import MultiScaleRoIAlign, roi_pool
 
 from lsid.models import backbones as bb
 from lsid.models.cbam import CBAM, WithCBAM
+from lsid.models.ignore import make_ignore_aware
 
 #: Anchor sizes (px), one per FPN level or all on the single level.
 ANCHOR_SIZES = (16, 32, 64, 128, 256)
@@ -112,6 +114,7 @@ def build(name: str, in_channels: int = 3, image_size: int = 512, image_mean=Non
     std = list(image_std) if image_std is not None else [1.0] * in_channels
     model = FasterRCNN(backbone, num_classes=num_classes, min_size=image_size, max_size=image_size,
                        image_mean=mean, image_std=std, rpn_anchor_generator=anchors, box_roi_pool=roi, **kwargs)
+    make_ignore_aware(model)  # ignore regions (targets' "ignore_boxes") are left out of the losses
     model.lsid_spec = {"name": name, "in_channels": in_channels, "image_size": image_size,
                        "image_mean": mean, "image_std": std, "pretrained": pretrained}
     return model

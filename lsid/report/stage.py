@@ -96,8 +96,7 @@ def _rows(cfg: AOIConfig, found: dict) -> list[dict]:
             paper.pair(paper_boxes), ours,
             "another scene (synthetic, its own number of landslides) and another training run")
     src = inv["inventory"] or inv["ada"]
-    label = paper.PRETTY.get(inv.get("model"), inv.get("model")) if inv["inventory"] else \
-        "ADA baseline (no detector trained)"
+    label = _detector_name(inv) if inv["inventory"] else "ADA baseline (no detector)"
     v = src.get("validation") or {}
     row(n["POTENTIAL_LANDSLIDES"].section, f"potential landslides ({label})", paper.POTENTIAL_LANDSLIDES,
         src["potential_landslides"], "rule-based checks instead of optical interpretation; a scene with "
@@ -112,6 +111,12 @@ def _rows(cfg: AOIConfig, found: dict) -> list[dict]:
         f"{_percent(a.get('precision'))} / {_percent(a.get('recall'))}" if _finite(a.get("precision")) else MISSING,
         "a baseline the paper did not run")
     return rows
+
+
+def _detector_name(inv: dict) -> str:
+    """The name of the detector that made the inventory (the summary's ``detector``, lsid.inventory.detectors)."""
+    d = inv.get("detector") or {}
+    return d.get("short") or paper.PRETTY.get(inv.get("model"), inv.get("model"))
 
 
 def reproduction_table(cfg: AOIConfig, layout: RunLayout) -> pd.DataFrame:
@@ -132,7 +137,7 @@ def notes(cfg: AOIConfig, layout: RunLayout) -> list[str]:
     if inv and inv["inventory"] and inv["inventory"].get("validation") and inv["ada"].get("validation"):
         a, b = inv["inventory"]["validation"], inv["ada"]["validation"]
         if _finite(a.get("f1")) and _finite(b.get("f1")):
-            name = paper.PRETTY.get(inv.get("model"), inv.get("model"))
+            name = _detector_name(inv)
             out.append(f"On this run the {name} inventory scores F1 {a['f1']:.2f} against the ADA baseline's "
                        f"{b['f1']:.2f}.")
     return out

@@ -35,7 +35,7 @@ from lsid.provenance import code_digest, digest, files_fingerprint, fresh, read_
 from lsid.tiles import labels as lab
 from lsid.tiles.augment import OPERATIONS, augment
 from lsid.tiles.maps import map_specs, window_maps
-from lsid.tiles.render import NODATA_RGB, PHYSICAL_CHANNELS, physical_channels, render_rgb
+from lsid.tiles.render import NODATA_RGB, NORMALISED_CHANNELS, PHYSICAL_CHANNELS, draw
 from lsid.tiles.splits import SPLITS, assign_blocks, random_split
 from lsid.tiles.windows import blocks_touched, home_block, tile_origins, window_transform
 
@@ -109,10 +109,14 @@ def _survey(cfg: AOIConfig, orbit: str, defo, inv, progress: bool) -> tuple[pd.D
             ok = np.isfinite(v)
             share = float(ok.mean())
             signal = float(np.percentile(np.abs(v[ok] - np.median(v[ok])), 99)) if ok.sum() > 10 else 0.0
-            pos, counts = lab.label_map(objects, v, p.label_min_inside, p.label_min_signal_mm_yr,
-                                        p.label_min_valid_share, p.min_box_px)
+            verdicts = lab.classify(objects, v, p.label_min_inside, p.label_min_snr, p.label_min_signal_mm_yr,
+                                    p.label_min_valid_share, p.min_box_px)
+            pos = [vd for vd in verdicts if vd.status == "positive"]
+            counts = {f"n_{k}": sum(vd.status == k for vd in verdicts) for k in ("partial", "invisible", "small")}
             key = (orbit, spec.key, r, c)
-            boxes[key] = [(ob.object_id, ob.box) for ob in pos]
+            # (object id, box, status): the positives, then the ignore regions
+            boxes[key] = [(vd.obj.object_id, vd.obj.box, vd.status) for vd in pos] + [
+                (vd.obj.object_id, vd.obj.box, vd.status) for vd in verdicts if vd.status != "positive"]
             rows.append({"orbit": orbit, "map": spec.key, "date": str(spec.date) if spec.date is not None else "",
                          "window_dates": spec.n_dates, "row": r, "col": c, "valid_share": share,
                          "coherence": coh_mean, "signal_mm_yr": signal, "n_boxes": len(pos), **counts})
@@ -182,6 +186,19 @@ def _assign_splits(s: pd.DataFrame, cfg: AOIConfig) -> pd.DataFrame:
         else:
             s.at[i, "split"] = home
     return s
+
+
+def coco_annotation(ann_id: int, image_id: int, box, object_id: str, status: str = "positive") -> dict:
+    """One COCO annotation of a box (x0, y0, x1, y1 in tile pixels); an object that is not a positive in
+    this map (``status`` partial / invisible / small, :mod:`lsid.tiles.labels`) is an ignore region:
+    ``iscrowd`` and ``ignore`` 1, with its ``reason``."""
+    x0, y0, x1, y1 = (float(b) for b in box)
+    ann = {"id": ann_id, "image_id": image_id, "category_id": 1,
+           "bbox": [round(x0, 3), round(y0, 3), round(x1 - x0, 3), round(y1 - y0, 3)],
+           "area": round((x1 - x0) * (y1 - y0), 3), "iscrowd": 0, "object_id": object_id}
+    if status != "positive":
+        ann.update(iscrowd=1, ignore=1, reason=status)
+    return ann
 
 
 def _coco(images: list[dict], anns: list[dict]) -> dict:
@@ -264,10 +281,10 @@ def _write_images(cfg, kept: pd.DataFrame, defos, boxes, tmp: Path, progress: bo
         for k, (_, row) in enumerate(g.iterrows()):
             v = maps[k]
             bx = boxes[(orbit, row["map"], int(r), int(c))]
-            b0 = np.array([b for _, b in bx], dtype=np.float32).reshape(-1, 4)
-            ids = [o for o, _ in bx]
-            base = {"rendered": render_rgb(v, p.render_range_mm_yr).transpose(2, 0, 1).astype(np.float32) / 255.0,
-                    "physical": physical_channels(v, tcoh, slope, p.render_range_mm_yr)}
+            b0 = np.array([b for _, b, _ in bx], dtype=np.float32).reshape(-1, 4)
+            ids = [o for o, _, _ in bx]
+            status = [st for _, _, st in bx]
+            base = {m: draw(m, v, tcoh, slope, p.render_range_mm_yr) for m in modes}
             chosen = ["none"] + list(rng.choice(ops, size=min(p.augment_factor - 1, len(ops)), replace=False))
             source_id = image_id
             for aug in chosen:
@@ -283,7 +300,7 @@ def _write_images(cfg, kept: pd.DataFrame, defos, boxes, tmp: Path, progress: bo
                     else:
                         np.save(sets[m].images_dir / f"{stem}.npy", img.astype(np.float16))
                 records.append({**row.to_dict(), "image_id": image_id, "stem": stem, "source_id": source_id,
-                                "augmentation": aug, "boxes": bb.tolist(), "object_ids": ids,
+                                "augmentation": aug, "boxes": bb.tolist(), "object_ids": ids, "status": status,
                                 "transform": [t.a, t.b, t.c, t.d, t.e, t.f]})
                 image_id += 1
     return pd.DataFrame(records)
@@ -338,7 +355,7 @@ def _finish(cfg, survey, s, rec: pd.DataFrame, tmp: Path, digest: str, inv_sourc
         ext = ".png" if m == "rendered" else ".npy"
         ts = TileSetLayout(tmp / m)
         ts.random_annotations_dir.mkdir(parents=True, exist_ok=True)
-        table = rec.drop(columns=["boxes", "object_ids", "stem", "transform"]).copy()
+        table = rec.drop(columns=["boxes", "object_ids", "status", "stem", "transform"]).copy()
         table.insert(1, "file_name", [f"images/{st}{ext}" for st in rec.stem])
         for j, name in enumerate("abcdef"):
             table[f"transform_{name}"] = [tr[j] for tr in rec["transform"]]
@@ -352,16 +369,15 @@ def _finish(cfg, survey, s, rec: pd.DataFrame, tmp: Path, digest: str, inv_sourc
                     images.append({"id": int(r.image_id), "file_name": f"images/{r.stem}{ext}", "width": p.size,
                                    "height": p.size, "orbit": r.orbit, "map": r.map, "date": r.date,
                                    "augmentation": r.augmentation, "source_id": int(r.source_id)})
-                    for (x0, y0, x1, y1), oid in zip(r.boxes, r.object_ids):
-                        anns.append({"id": len(anns) + 1, "image_id": int(r.image_id), "category_id": 1,
-                                     "bbox": [round(x0, 3), round(y0, 3), round(x1 - x0, 3), round(y1 - y0, 3)],
-                                     "area": round((x1 - x0) * (y1 - y0), 3), "iscrowd": 0, "object_id": oid})
+                    for (x0, y0, x1, y1), oid, st in zip(r.boxes, r.object_ids, r.status):
+                        anns.append(coco_annotation(len(anns) + 1, int(r.image_id), (x0, y0, x1, y1), oid, st))
                 write_text(ts.annotations(sp, random), json.dumps(_coco(images, anns)))
         meta = {
             "format_version": FORMAT_VERSION, "lsid_version": __version__, "aoi": cfg.name, "profile": cfg.profile,
             "synthetic": cfg.synthetic, "seed": cfg.seed, "channels": m, "size": p.size, "crs": crs,
             "image_format": "PNG, 8-bit RGB" if m == "rendered" else "NumPy .npy, float16, (3, rows, cols)",
-            "channel_names": ["red", "green", "blue"] if m == "rendered" else list(PHYSICAL_CHANNELS),
+            "channel_names": {"rendered": ["red", "green", "blue"], "physical": list(PHYSICAL_CHANNELS),
+                              "normalised": list(NORMALISED_CHANNELS)}[m],
             "value_range": [0, 255] if m == "rendered" else [[-1, 1], [0, 1], [0, 1]],
             "render": {"colormap": "RdBu (blue: towards the satellite)", "range_mm_yr": p.render_range_mm_yr,
                        "nodata_rgb": list(NODATA_RGB)} if m == "rendered" else None,

@@ -7,6 +7,7 @@ torch, torchvision, numpy and tqdm only (and lsid.metrics, numpy only, for the v
 
 from __future__ import annotations
 
+import math
 from typing import Callable, Iterable
 
 import torch
@@ -35,6 +36,16 @@ def warmup_lr(base_lr: float, iteration: int, warmup_iters: int, warmup_factor: 
         return base_lr
     a = iteration / max(warmup_iters, 1)
     return base_lr * (warmup_factor * (1 - a) + a)
+
+
+def cosine_lr(base_lr: float, iteration: int, warmup_iters: int, warmup_factor: float, total_iters: int,
+              final_factor: float = 0.01) -> float:
+    """:func:`warmup_lr`, then a cosine decay from ``base_lr`` to ``base_lr * final_factor`` at
+    ``total_iters`` (and that value after it)."""
+    if iteration < warmup_iters:
+        return warmup_lr(base_lr, iteration, warmup_iters, warmup_factor)
+    a = min(1.0, (iteration - warmup_iters) / max(total_iters - warmup_iters, 1))
+    return base_lr * (final_factor + (1 - final_factor) * 0.5 * (1 + math.cos(math.pi * a)))
 
 
 def grad_scaler(enabled: bool):
@@ -72,7 +83,7 @@ def train_one_epoch(model, optimizer, loader: Iterable, device, scaler, *, epoch
         for group in optimizer.param_groups:
             group["lr"] = lr
         imgs = [x.to(device) for x in imgs]
-        targets = [{"boxes": t["boxes"].to(device), "labels": t["labels"].to(device)} for t in targets]
+        targets = [{k: t[k].to(device) for k in ("boxes", "labels", "ignore_boxes") if k in t} for t in targets]
         with torch.autocast(device_type="cuda", dtype=torch.float16, enabled=amp):
             losses = model(imgs, targets)
             loss = sum(losses.values())

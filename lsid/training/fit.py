@@ -38,7 +38,15 @@ from lsid.io.atomic import atomic_path, write_text
 from lsid.layout import ModelLayout
 from lsid.training.checkpoints import TrainingError, load_checkpoint, rng_state, save, seed_everything, set_rng_state
 from lsid.training.data import TileDataset, channel_stats, collate
-from lsid.training.engine import EVAL_SCORE_THRESHOLD, NonFiniteLoss, evaluate, grad_scaler, train_one_epoch, warmup_lr
+from lsid.training.engine import (
+    EVAL_SCORE_THRESHOLD,
+    NonFiniteLoss,
+    cosine_lr,
+    evaluate,
+    grad_scaler,
+    train_one_epoch,
+    warmup_lr,
+)
 
 
 @dataclass
@@ -64,6 +72,10 @@ class TrainConfig:
     time_budget_min: float | None = None  # stop when passed (validation and checkpoint first; cpu profile)
     val_originals_only: bool = True  # validate on the original tiles, not their augmented copies
     num_workers: int = 0
+    # "constant": warm-up then lr; "cosine": warm-up then a cosine decay to lr/100 at epochs x max_iters_per_epoch
+    schedule: str = "constant"
+    augment: bool = False  # online dihedral augmentation and missing-evidence channel dropout (corpus training)
+    val_max_images: int | None = None  # validate on at most this many tiles (evenly drawn)
     # keyword arguments of torchvision's FasterRCNN for this run (e.g. rpn_post_nms_top_n_train,
     # box_batch_size_per_image: fewer proposals and sampled RoIs make a CPU iteration cheaper)
     extra: dict = field(default_factory=dict)
@@ -139,12 +151,32 @@ def _init_distributed() -> tuple[bool, int]:
     return distributed, int(os.environ.get("RANK", "0"))
 
 
+def is_corpus(folder: Path) -> bool:
+    """True for a pretraining corpus folder (:mod:`lsid.corpus`: it has a manifest.json)."""
+    return (Path(folder) / "manifest.json").is_file()
+
+
 def _datasets(tileset: Path, cfg: TrainConfig) -> tuple[TileDataset, TileDataset]:
-    """The training and validation splits; InputDataError when there is no box to learn from."""
-    train_ds = TileDataset(tileset, "train", cfg.split)
-    val_ds = TileDataset(tileset, "val", cfg.split)
-    if cfg.val_originals_only:
-        val_ds.keep_originals()
+    """The training and validation splits of a TileSet, or the train and val areas of a corpus;
+    InputDataError when there is no box to learn from."""
+    from lsid.training.data import Augmented, corpus_dataset
+
+    if is_corpus(tileset):
+        train_ds = corpus_dataset(tileset, "train")
+        val_ds = corpus_dataset(tileset, "val", cfg.val_max_images)
+    else:
+        train_ds = TileDataset(tileset, "train", cfg.split)
+        val_ds = TileDataset(tileset, "val", cfg.split)
+        if cfg.val_originals_only:
+            val_ds.keep_originals()
+        if cfg.val_max_images is not None and len(val_ds.images) > cfg.val_max_images:
+            keep = np.unique(np.linspace(0, len(val_ds.images) - 1, cfg.val_max_images).round().astype(int))
+            images = [val_ds.images[i] for i in keep]
+            ids = {im["id"] for im in images}
+            val_ds = TileDataset.from_coco(val_ds.root, {**val_ds.coco, "images": images, "annotations": [
+                a for a in val_ds.coco["annotations"] if a["image_id"] in ids]})
+    if cfg.augment:
+        train_ds = Augmented(train_ds)
     if not train_ds.coco["annotations"]:
         raise InputDataError(f"{tileset}: the {cfg.split} training split has no landslide box, so there is nothing to "
                              f"learn; rebuild the TileSet with an inventory that overlaps the scene or lower "
@@ -234,6 +266,9 @@ def _train_epoch(run: _Run, progress: bool) -> tuple[list[dict], bool]:
     budget = cfg.time_budget_min
     out_of_time = None if run.distributed or budget is None else (lambda: run.minutes() >= budget)
     def lr_at(it: int) -> float:
+        if cfg.schedule == "cosine":
+            total = cfg.epochs * (cfg.max_iters_per_epoch or len(run.train_ds) // cfg.batch_size)
+            return cosine_lr(cfg.lr, it, cfg.warmup_iters, cfg.warmup_factor, total)
         return warmup_lr(cfg.lr, it, cfg.warmup_iters, cfg.warmup_factor)
 
     try:
