@@ -174,7 +174,7 @@ def real_maps(model, card) -> dict:
         from lsid.io.crs import to_working_crs
         from lsid.io.licsbas import open_licsbas
 
-        d = to_working_crs(open_licsbas(folder, orbit="descending", series=False)).load()
+        d = to_working_crs(open_licsbas(folder, orbit="descending")).drop_vars("displacement", errors="ignore").load()
         r = inventories(model, card, {"descending": d}, None)
         inv = r["pretrained"].pop("inventory")
         x, y = Transformer.from_crs("EPSG:4326", d.rio.crs, always_xy=True).transform(*POZZUOLI)
@@ -264,6 +264,7 @@ def main(argv=None) -> int:
     ap.add_argument("--skip-tiles", action="store_true")
     ap.add_argument("--tiles-only", action="store_true", help="only the tile-level scores")
     ap.add_argument("--no-corpus-scenes", action="store_true", help="skip the scene scores of the corpus's areas")
+    ap.add_argument("--no-built-in", action="store_true", help="skip the built-in areas")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "detection_quality.json"))
     a = ap.parse_args(argv)
     import torch
@@ -281,7 +282,7 @@ def main(argv=None) -> int:
     if corpora and not a.tiles_only and not a.no_corpus_scenes:
         r["corpus_scenes"] = corpus_scenes(model, card, corpora)
     if not a.tiles_only:
-        r["built_in"] = built_in(model, card, Path(a.runs))
+        r["built_in"] = {} if a.no_built_in else built_in(model, card, Path(a.runs))
         r["real_maps"] = real_maps(model, card)
         r["speed"] = speed(model, card)
     r["targets"] = targets(r)
