@@ -114,24 +114,12 @@ def inventories(model, card, defos: dict, truth, params=None, visible_ids=None) 
 
 def corpus_scenes(model, card, corpora: list[Path]) -> dict:
     """Inventory scores on every held-out (test) area of the corpora, with its native pixel size."""
-    import geopandas as gpd
-    import pandas as pd
-
-    from lsid.corpus.area import CorpusAreaLayout
-    from lsid.io.netcdf import open_netcdf
+    from lsid.inventory.calibrate import area_maps
 
     out = {}
     for corpus in corpora:
-        manifest = json.loads((corpus / "manifest.json").read_text())
-        for a in manifest["areas"]:
-            if a["split"] != "test":
-                continue
-            lay = CorpusAreaLayout(corpus / a["folder"])
-            defos = {o: open_netcdf(lay.map(o), chunks=None, what="map").load() for o in ("ascending", "descending")
-                     if lay.map(o).exists()}
-            truth = gpd.read_file(lay.landslides)
-            vis = pd.read_csv(lay.visibility, dtype={"id": str})
-            r = inventories(model, card, defos, truth, visible_ids=vis.loc[vis.visible, "id"].unique())
+        for a, defos, truth, visible in area_maps(corpus, "test"):
+            r = inventories(model, card, defos, truth, visible_ids=visible)
             out[f"{corpus.name}/{a['index']}"] = {"native_pixel_m": a["native_pixel_m"], "landslides": a["landslides"],
                                                   "visible_in_an_orbit": a["visible_in_an_orbit"], **r}
             print(f"{corpus.name} area {a['index']} ({a['native_pixel_m']:.0f} m): pretrained F1 "
